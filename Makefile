@@ -1,0 +1,45 @@
+# psremote build and test entry points. `make test` is the command the
+# README names and CI runs.
+
+GO       ?= go
+FUZZTIME ?= 10s
+# Packages with native fuzz targets; each target runs for FUZZTIME.
+FUZZPKGS ?= ./wsman
+
+.PHONY: all build test lint unit fuzz interop bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o psremote ./cmd/psremote
+
+# The whole suite: formatting and vet, unit tests under the race
+# detector, a short run of every fuzz target, and the real-peer interop
+# tests (pywinrm, masterzen/winrm, winrm-client).
+test: lint unit fuzz interop
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd test/interop && $(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@set -e; for pkg in $(FUZZPKGS); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+interop:
+	cd test/interop && $(GO) test -count=1 -timeout 15m ./...
+
+bench:
+	PSREMOTE_BENCH=1 $(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./bench
+
+clean:
+	rm -f psremote

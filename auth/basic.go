@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Basic limits.
+const (
+	// maxBasicCredentials bounds the decoded "user:password" length.
+	maxBasicCredentials = 4096
+	// basicCacheTTL is how long a verified pair is remembered, like the
+	// IIS/http.sys user token cache, so that clients sending Basic on
+	// every request do not pay a slow hash or a PAM round trip each time.
+	basicCacheTTL = 60 * time.Second
+	// basicCacheMax bounds the cache; it is cleared when full.
+	basicCacheMax = 4096
+)
+
+// BasicConfig configures [NewBasic].
+type BasicConfig struct {
+	// Sources are consulted in order; the first that accepts wins. A
+	// source failure (not a mismatch) is remembered and reported only if no
+	// later source accepts.
+	Sources []PasswordVerifier
+	// Resolve maps the user name to the local identity.
+	Resolve Resolver
+	// AllowUnencrypted permits Basic on plain HTTP (Service AllowUnencrypted).
+	AllowUnencrypted bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Basic implements RFC 7617 Basic authentication with realm "WSMAN", as
+// WinRM advertises it.
+type Basic struct {
+	cfg BasicConfig
+	key [32]byte // HMAC key for cache entries, random per process
+
+	mu    sync.Mutex
+	cache map[[32]byte]cacheEntry // guarded by mu
+}
+
+type cacheEntry struct {
+	res     Result
+	expires time.Time
+}
+
+// NewBasic returns a Basic mechanism.
+func NewBasic(cfg BasicConfig) *Basic {
+	b := &Basic{cfg: cfg, cache: make(map[[32]byte]cacheEntry)}
+	if b.cfg.Now == nil {
+		b.cfg.Now = time.Now
+	}
+	if _, err := rand.Read(b.key[:]); err != nil {
+		panic(fmt.Sprintf("auth: no randomness: %v", err))
+	}
+	return b
+}
+
+// Scheme returns "Basic".
+func (b *Basic) Scheme() string { return "Basic" }
+
+// Challenge advertises Basic on HTTPS, and on HTTP only when unencrypted
+// traffic is allowed.
+func (b *Basic) Challenge(secure bool) (string, bool) {
+	if !secure && !b.cfg.AllowUnencrypted {
+		return "", false
+	}
+	return `Basic realm="WSMAN"`, true
+}
+
+// Accept verifies one Basic Authorization header.
+func (b *Basic) Accept(ctx context.Context, r Request) (Step, error) {
+	if !r.Secure && !b.cfg.AllowUnencrypted {
+		return Step{}, ErrNotPermitted
+	}
+	if len(r.Credentials) > maxBasicCredentials*4/3+4 {
+		return Step{}, fmt.Errorf("%w: Basic credentials too long", ErrMalformed)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.Credentials))
+	if err != nil {
+		return Step{}, fmt.Errorf("%w: Basic: %v", ErrMalformed, err)
+	}
+	name, password, ok := strings.Cut(string(raw), ":")
+	if !ok || name == "" {
+		return Step{}, fmt.Errorf("%w: Basic: no user name", ErrMalformed)
+	}
+	name = stripLocalDomain(name)
+
+	key := b.cacheKey(name, password)
+	now := b.cfg.Now()
+	b.mu.Lock()
+	if e, ok := b.cache[key]; ok && now.Before(e.expires) {
+		b.mu.Unlock()
+		return Step{Done: true, Result: e.res}, nil
+	}
+	b.mu.Unlock()
+
+	var sourceErr error
+	for _, src := range b.cfg.Sources {
+		err := src.VerifyPassword(ctx, name, password)
+		if err == nil {
+			u, err := b.cfg.Resolve(name, src.Name())
+			if err != nil {
+				return Step{}, fmt.Errorf("%w: %s: %v", ErrBadCredentials, name, err)
+			}
+			res := Result{Principal: name, User: u, Mechanism: "Basic"}
+			b.remember(key, res, now)
+			return Step{Done: true, Result: res}, nil
+		}
+		if !errors.Is(err, ErrBadCredentials) && sourceErr == nil {
+			sourceErr = fmt.Errorf("auth: source %s: %w", src.Name(), err)
+		}
+	}
+	if sourceErr != nil {
+		return Step{}, sourceErr
+	}
+	return Step{}, fmt.Errorf("%w: user %q", ErrBadCredentials, name)
+}
+
+// stripLocalDomain accepts the Windows spellings of a local account:
+// ".\user" and "HOST\user" are looked up as "user".
+func stripLocalDomain(name string) string {
+	if _, after, ok := strings.Cut(name, `\`); ok {
+		return after
+	}
+	return name
+}
+
+func (b *Basic) cacheKey(name, password string) [32]byte {
+	m := hmac.New(sha256.New, b.key[:])
+	m.Write([]byte(name))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
+}
+
+func (b *Basic) remember(key [32]byte, res Result, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.cache) >= basicCacheMax {
+		clear(b.cache)
+	}
+	b.cache[key] = cacheEntry{res: res, expires: now.Add(basicCacheTTL)}
+}

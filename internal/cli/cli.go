@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses of the psremote command.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// IO holds the standard streams, so commands can be tested with buffers.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// Getenv reads the environment; tests substitute a map.
+	Getenv func(string) string
+}
+
+// usageError marks errors that should print usage and exit 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// Main runs the command line and returns the process exit status.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stdio := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}
+	err := Run(ctx, stdio, args)
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stdio.Err, "psremote:", err)
+		return exitUsage
+	}
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(stdio.Err, "psremote:", err)
+	return exitError
+}
+
+// Run executes one command line; it is the testable entry point.
+func Run(ctx context.Context, stdio IO, args []string) error {
+	root := newRootCmd(stdio)
+	root.SetArgs(args)
+	root.SetIn(stdio.In)
+	root.SetOut(stdio.Out)
+	root.SetErr(stdio.Err)
+	return root.ExecuteContext(ctx)
+}
+
+func newRootCmd(stdio IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "psremote",
+		Short:         "WinRM / WS-Management server for Linux and remote-command client",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	root.AddCommand(newServeCmd(stdio), newUserCmd(stdio))
+	return root
+}

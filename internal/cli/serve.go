@@ -1,0 +1,334 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/psremote/psremote/auth"
+	"github.com/psremote/psremote/auth/accounts"
+	"github.com/psremote/psremote/auth/pam"
+	"github.com/psremote/psremote/internal/config"
+	"github.com/psremote/psremote/internal/identity"
+	"github.com/psremote/psremote/internal/listener"
+	"github.com/psremote/psremote/internal/proc"
+	"github.com/psremote/psremote/internal/service"
+	"github.com/psremote/psremote/internal/shell"
+	"github.com/psremote/psremote/wsman"
+)
+
+// Version is the psremote version, set at link time.
+var Version = "0.1.0-dev"
+
+// shutdownGrace bounds how long in-flight requests may take to finish
+// after SIGTERM, once every child process has been ended.
+const shutdownGrace = 15 * time.Second
+
+type serveOptions struct {
+	configFile string
+	stateDir   string
+	logLevel   string
+}
+
+func newServeCmd(stdio IO) *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the WinRM / WS-Management server",
+		Long: `Run the WinRM server. Without --config it listens on HTTPS 127.0.0.1:5986 with a
+self-signed certificate created once in the state directory, and accepts Basic
+authentication from the psremote account store (see "psremote user add") and,
+when run as root, from PAM. SIGTERM or SIGINT drains in-flight requests, ends
+every child process and exits 0; a second signal exits at once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serveRun(cmd.Context(), stdio, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.configFile, "config", "", "YAML configuration file (WinRM setting names; see docs/psremote.yaml)")
+	f.StringVar(&opts.stateDir, "state-dir", "", "state directory (overrides StateDir)")
+	f.StringVar(&opts.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func loadConfig(file, stateDir string) (*config.Config, error) {
+	var cfg *config.Config
+	var err error
+	if file != "" {
+		cfg, err = config.Load(file)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		cfg = config.Default()
+	}
+	if stateDir != "" {
+		cfg.StateDir = stateDir
+		if !strings.HasPrefix(cfg.Service.CertificateDirectory, "/") || file == "" {
+			cfg.Service.CertificateDirectory = filepath.Join(stateDir, "certs")
+		}
+	}
+	return cfg, nil
+}
+
+func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(opts.logLevel)); err != nil {
+		return &usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	logger := slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: level}))
+	cfg, err := loadConfig(opts.configFile, opts.stateDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	self, err := identity.Current()
+	if err != nil {
+		return err
+	}
+
+	mechs, err := buildMechanisms(cfg, self)
+	if err != nil {
+		return err
+	}
+	endpoints, err := buildEndpoints(cfg)
+	if err != nil {
+		return err
+	}
+
+	host := proc.NewHost(self)
+	eng := shell.New(shell.Config{
+		AllowRemoteShellAccess: cfg.Winrs.AllowRemoteShellAccess,
+		IdleTimeout:            cfg.IdleTimeout(),
+		MaxShellsPerUser:       cfg.Winrs.MaxShellsPerUser,
+		MaxConcurrentUsers:     cfg.Winrs.MaxConcurrentUsers,
+		MaxOperationsPerUser:   cfg.Service.MaxConcurrentOperationsPerUser,
+		OutputBuffer:           int(cfg.Winrs.MaxOutputBufferKB) << 10,
+	}, host)
+	svc := service.New(service.Config{
+		Machine:          cfg.Service.Machine,
+		MaxEnvelopeSize:  int(cfg.MaxEnvelopeSizekb) << 10,
+		MaxTimeout:       cfg.MaxTimeout(),
+		MaxBatchItems:    int(cfg.MaxBatchItems),
+		AdminGroups:      cfg.Service.AdministratorGroups,
+		ServerUser:       self,
+		ProductVendor:    "psremote",
+		ProductVersion:   productVersion(),
+		SecurityProfiles: securityProfiles(mechs),
+		Logger:           logger,
+	}, eng)
+	srv := listener.New(listener.Config{
+		Endpoints:          endpoints,
+		Mechanisms:         mechs,
+		MaxEnvelopeSize:    int(cfg.MaxEnvelopeSizekb) << 10,
+		MaxPacketRetrieval: time.Duration(cfg.Service.MaxPacketRetrievalTimeSeconds) * time.Second,
+		Service:            svc,
+		Logger:             logger,
+	})
+
+	// Our own signal handling: the first SIGTERM/SIGINT drains, the second
+	// ends everything at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	bound, err := srv.Start()
+	if err != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		eng.Close(closeCtx)
+		host.Close(closeCtx)
+		return err
+	}
+	for _, b := range bound {
+		line := fmt.Sprintf("psremote: listening %s %s", b.Transport, b.URL)
+		if b.Thumbprint != "" {
+			line += " thumbprint=" + b.Thumbprint + " sha256=" + b.Fingerprint256
+		}
+		fmt.Fprintln(stdio.Err, line)
+	}
+	warnUnusableHTTP(stdio, cfg, mechs)
+
+	var serveErr error
+	select {
+	case <-sigs:
+	case <-ctx.Done():
+	case serveErr = <-srv.Err():
+	}
+	fmt.Fprintln(stdio.Err, "psremote: shutting down")
+	go func() {
+		<-sigs
+		fmt.Fprintln(stdio.Err, "psremote: second signal, exiting now")
+		killCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		host.Close(killCtx)
+		os.Exit(1)
+	}()
+
+	// Stop accepting and let in-flight requests finish; end the shells
+	// (and every child) at once so long-polls complete promptly.
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(shutCtx) }()
+	eng.Close(shutCtx)
+	if err := host.Close(shutCtx); err != nil {
+		logger.Error("children did not exit", "err", err)
+	}
+	if err := <-done; err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	return serveErr
+}
+
+func productVersion() string {
+	var u syscall.Utsname
+	rel := "0.0.0"
+	if err := syscall.Uname(&u); err == nil {
+		b := make([]byte, 0, len(u.Release))
+		for _, c := range u.Release {
+			if c == 0 {
+				break
+			}
+			b = append(b, byte(c))
+		}
+		// Keep the numeric part: "6.1.0-18-amd64" -> "6.1.0".
+		rel = string(b)
+		if i := strings.IndexFunc(rel, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }); i > 0 {
+			rel = rel[:i]
+		}
+	}
+	return "OS: " + rel + " SP: 0.0 Stack: 3.0"
+}
+
+func securityProfiles(mechs []auth.Mechanism) func(secure bool) []string {
+	return func(secure bool) []string {
+		var out []string
+		for _, m := range mechs {
+			if m.Scheme() == "Basic" {
+				if secure {
+					out = append(out, wsman.SecProfilePrefix+"https/basic")
+				} else {
+					out = append(out, wsman.SecProfilePrefix+"http/basic")
+				}
+			}
+		}
+		return out
+	}
+}
+
+func buildMechanisms(cfg *config.Config, self identity.User) ([]auth.Mechanism, error) {
+	var mechs []auth.Mechanism
+	if cfg.Service.Auth.Basic {
+		var sources []auth.PasswordVerifier
+		for _, src := range cfg.Service.Auth.BasicSources {
+			switch src {
+			case "store":
+				sources = append(sources, accounts.Open(filepath.Join(cfg.StateDir, "accounts")))
+			case "pam":
+				sources = append(sources, pam.New(cfg.Service.Auth.PAMService))
+			}
+		}
+		mechs = append(mechs, auth.NewBasic(auth.BasicConfig{
+			Sources:          sources,
+			Resolve:          resolver(self),
+			AllowUnencrypted: cfg.Service.AllowUnencrypted,
+		}))
+	}
+	return mechs, nil
+}
+
+// resolver maps an authenticated name to a local identity. On a root
+// server every account must be a real local account. On a non-root
+// server, account-store users are the server's own delegates and act as
+// the server's user; PAM users are themselves.
+func resolver(self identity.User) auth.Resolver {
+	return func(principal, source string) (identity.User, error) {
+		if !self.IsRoot() && source == "store" {
+			return self, nil
+		}
+		return identity.Lookup(principal)
+	}
+}
+
+func buildEndpoints(cfg *config.Config) ([]listener.Endpoint, error) {
+	var eps []listener.Endpoint
+	var selfSigned *tls.Certificate
+	for i, l := range cfg.Listeners {
+		if !*l.Enabled {
+			continue
+		}
+		ep := listener.Endpoint{Transport: l.Transport, URLPrefix: l.URLPrefix,
+			Addr: net.JoinHostPort(bindHost(l.Address), strconv.Itoa(*l.Port))}
+		if l.Transport == config.TransportHTTPS {
+			var cert tls.Certificate
+			var err error
+			switch {
+			case l.CertificateFile != "":
+				cert, err = listener.LoadKeyPair(l.CertificateFile, l.KeyFile)
+			case l.CertificateThumbprint != "":
+				cert, err = listener.FindByThumbprint(cfg.Service.CertificateDirectory, l.CertificateThumbprint)
+			default:
+				if selfSigned == nil {
+					c, e := listener.SelfSigned(cfg.StateDir)
+					cert, err = c, e
+					selfSigned = &c
+				} else {
+					cert = *selfSigned
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("Listeners[%d]: %w", i, err)
+			}
+			ep.Certificate = &cert
+		}
+		eps = append(eps, ep)
+	}
+	if len(eps) == 0 {
+		return nil, fmt.Errorf("config: no enabled listener")
+	}
+	return eps, nil
+}
+
+// bindHost turns WinRM's listener Address ("*", "IP:a.b.c.d") into a
+// host to bind.
+func bindHost(addr string) string {
+	switch {
+	case addr == "*":
+		return ""
+	case strings.HasPrefix(strings.ToUpper(addr), "IP:"):
+		return addr[3:]
+	}
+	return addr
+}
+
+func warnUnusableHTTP(stdio IO, cfg *config.Config, mechs []auth.Mechanism) {
+	for _, l := range cfg.Listeners {
+		if *l.Enabled && l.Transport == config.TransportHTTP {
+			usable := false
+			for _, m := range mechs {
+				if _, ok := m.Challenge(false); ok {
+					usable = true
+				}
+			}
+			if !usable {
+				fmt.Fprintln(stdio.Err, "psremote: warning: no authentication scheme is usable on the HTTP listener (Basic needs Service.AllowUnencrypted: true)")
+			}
+			return
+		}
+	}
+}

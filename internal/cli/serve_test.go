@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/psremote/psremote/internal/identity"
+)
+
+// buildBinary compiles psremote once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "psremote")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/psremote/psremote/cmd/psremote").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type rawClient struct {
+	t         *testing.T
+	url, auth string
+}
+
+func (c *rawClient) call(action, selectors, body string) string {
+	c.t.Helper()
+	env := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><s:Header>` +
+		`<a:To>` + c.url + `</a:To><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>` +
+		`<a:MessageID>uuid:` + strconv.FormatInt(time.Now().UnixNano(), 10) + `</a:MessageID><a:Action>` + action + `</a:Action>` +
+		`<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd</w:ResourceURI><w:OperationTimeout>PT5S</w:OperationTimeout>` +
+		selectors + `</s:Header><s:Body>` + body + `</s:Body></s:Envelope>`
+	req, _ := http.NewRequest(http.MethodPost, c.url, strings.NewReader(env))
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	req.Header.Set("Authorization", c.auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s: %v", action, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		c.t.Fatalf("%s: HTTP %d\n%s", action, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func between(s, open, close string) string {
+	_, after, _ := strings.Cut(s, open)
+	v, _, _ := strings.Cut(after, close)
+	return v
+}
+
+// TestServeSIGTERMEndsChildren starts the real binary, runs a long
+// command through it, sends SIGTERM and checks that the server exits 0
+// and the command's process is gone.
+func TestServeSIGTERMEndsChildren(t *testing.T) {
+	bin := buildBinary(t)
+	self, err := identity.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "psremote.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`StateDir: %s
+Service:
+  AllowUnencrypted: true
+  Auth: {BasicSources: [store]}
+Listeners:
+  - {Transport: HTTP, Port: 0}
+`, filepath.Join(dir, "state"))), 0o600)
+	add := exec.Command(bin, "user", "add", self.Name, "--state-dir", filepath.Join(dir, "state"))
+	add.Env = append(os.Environ(), "PSREMOTE_PASSWORD=pw-for-test")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+
+	srv := exec.Command(bin, "serve", "--config", cfg)
+	stderr, _ := srv.StderrPipe()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	url := ""
+	for sc.Scan() {
+		if m := regexp.MustCompile(`listening HTTP (\S+)`).FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	if url == "" {
+		t.Fatal("server printed no listening line")
+	}
+	go io.Copy(io.Discard, stderr)
+
+	req, _ := http.NewRequest("GET", "http://x", nil)
+	req.SetBasicAuth(self.Name, "pw-for-test")
+	c := &rawClient{t: t, url: url, auth: req.Header.Get("Authorization")}
+	created := c.call("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create", "", `<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`)
+	sid := between(created, "<rsp:ShellId>", "</rsp:ShellId>")
+	sel := `<w:SelectorSet><w:Selector Name="ShellId">` + sid + `</w:Selector></w:SelectorSet>`
+	cmd := c.call("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command", sel,
+		`<rsp:CommandLine><rsp:Command>echo $$; exec sleep 300</rsp:Command></rsp:CommandLine>`)
+	cid := between(cmd, "<rsp:CommandId>", "</rsp:CommandId>")
+	recv := c.call("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive", sel,
+		`<rsp:Receive><rsp:DesiredStream CommandId="`+cid+`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
+	raw, _ := base64.StdEncoding.DecodeString(between(recv, `Name="stdout" CommandId="`+cid+`">`, "</rsp:Stream>"))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("no pid in %q (%s)", raw, recv)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("command process %d not running: %v", pid, err)
+	}
+
+	srv.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("server exit: %v; want status 0", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not exit after SIGTERM")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for syscall.Kill(pid, 0) == nil {
+		if ctx.Err() != nil {
+			t.Fatalf("command process %d survived the server", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

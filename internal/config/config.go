@@ -1,0 +1,320 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Transport names as WinRM spells them in listener selectors.
+const (
+	TransportHTTP  = "HTTP"
+	TransportHTTPS = "HTTPS"
+)
+
+// Config is the whole server configuration. Field names follow WinRM's
+// `winrm/config` tree (MS-WSMV 2.2.4.10, 2.2.4.36, 2.2.4.42, 2.2.4.19);
+// psremote-only settings are marked as such.
+type Config struct {
+	// StateDir holds generated state: the self-signed certificate and the
+	// account store (psremote only). Default /var/lib/psremote for root,
+	// $XDG_STATE_HOME/psremote (or ~/.local/state/psremote) otherwise.
+	StateDir string `yaml:"StateDir"`
+
+	// MaxEnvelopeSizekb caps request bodies (HTTP 413 above it) and the
+	// envelope size of replies. Default 500, range 32..1039440.
+	MaxEnvelopeSizekb uint32 `yaml:"MaxEnvelopeSizekb"`
+	// MaxTimeoutms caps every request's OperationTimeout. Default 60000, minimum 500.
+	MaxTimeoutms uint32 `yaml:"MaxTimeoutms"`
+	// MaxBatchItems caps enumeration batches. Default 32000.
+	MaxBatchItems uint32 `yaml:"MaxBatchItems"`
+
+	Service   Service    `yaml:"Service"`
+	Winrs     Winrs      `yaml:"Winrs"`
+	Listeners []Listener `yaml:"Listeners"`
+}
+
+// Service mirrors `winrm/config/service`.
+type Service struct {
+	// MaxConcurrentOperationsPerUser bounds in-flight operations (requests
+	// and live commands) per user. Default 1500. Unlike Windows, a command
+	// stops counting when it ends.
+	MaxConcurrentOperationsPerUser uint32 `yaml:"MaxConcurrentOperationsPerUser"`
+	// MaxPacketRetrievalTimeSeconds bounds how long a request body may take
+	// to arrive. Default 120.
+	MaxPacketRetrievalTimeSeconds uint32 `yaml:"MaxPacketRetrievalTimeSeconds"`
+	// AllowUnencrypted permits plaintext SOAP (and so Basic) on HTTP
+	// listeners. Default false.
+	AllowUnencrypted bool `yaml:"AllowUnencrypted"`
+	// Auth selects the authentication schemes.
+	Auth ServiceAuth `yaml:"Auth"`
+	// CertificateDirectory is searched for the PEM certificate whose SHA-1
+	// thumbprint a listener names (psremote's stand-in for the Windows
+	// certificate store). Default <StateDir>/certs.
+	CertificateDirectory string `yaml:"CertificateDirectory"`
+	// AdministratorGroups are the local groups whose members, with root,
+	// form the Administrators role (psremote only). Default [sudo, wheel].
+	AdministratorGroups []string `yaml:"AdministratorGroups"`
+	// Machine is the host name reported in faults and shell owners
+	// (psremote only). Default: the system host name.
+	Machine string `yaml:"Machine"`
+}
+
+// ServiceAuth mirrors `winrm/config/service/auth`.
+type ServiceAuth struct {
+	// Basic enables HTTP Basic authentication. psremote default true
+	// (Windows defaults to false, but Negotiate is not available yet).
+	Basic bool `yaml:"Basic"`
+	// BasicSources orders the password sources Basic consults: "store"
+	// (the psremote account store) and "pam" (psremote only). Default
+	// [store, pam] when the server runs as root, [store] otherwise.
+	BasicSources []string `yaml:"BasicSources"`
+	// PAMService is the PAM service name used by the "pam" source. Default "psremote".
+	PAMService string `yaml:"PAMService"`
+}
+
+// Winrs mirrors `winrm/config/winrs`.
+type Winrs struct {
+	// AllowRemoteShellAccess enables shell creation. Default true.
+	AllowRemoteShellAccess bool `yaml:"AllowRemoteShellAccess"`
+	// IdleTimeout in milliseconds after which an untouched shell and its
+	// processes are removed. Default 7200000.
+	IdleTimeout uint32 `yaml:"IdleTimeout"`
+	// MaxConcurrentUsers bounds the distinct users owning shells. Default 10.
+	MaxConcurrentUsers uint32 `yaml:"MaxConcurrentUsers"`
+	// MaxShellsPerUser bounds the shells one user may own. Default 30; 0 = unlimited.
+	MaxShellsPerUser uint32 `yaml:"MaxShellsPerUser"`
+	// MaxOutputBufferKB bounds the unread output buffered per command
+	// stream before the child is slowed by pipe back-pressure (psremote
+	// only). Default 1024.
+	MaxOutputBufferKB uint32 `yaml:"MaxOutputBufferKB"`
+}
+
+// Listener mirrors `winrm/config/listener` (MS-WSMV 2.2.4.19).
+type Listener struct {
+	// Transport is HTTP or HTTPS.
+	Transport string `yaml:"Transport"`
+	// Address is the local address to bind: "*" for all, an IP, or
+	// WinRM's "IP:a.b.c.d" form. Default 127.0.0.1.
+	Address string `yaml:"Address"`
+	// Port defaults to 5985 for HTTP and 5986 for HTTPS; 0 picks a free port.
+	Port *int `yaml:"Port"`
+	// URLPrefix is the URL path, default "wsman".
+	URLPrefix string `yaml:"URLPrefix"`
+	// Enabled defaults to true.
+	Enabled *bool `yaml:"Enabled"`
+	// CertificateThumbprint selects, by SHA-1 thumbprint (40 hex digits),
+	// a certificate from Service.CertificateDirectory.
+	CertificateThumbprint string `yaml:"CertificateThumbprint"`
+	// CertificateFile and KeyFile name a PEM certificate chain and key
+	// (psremote only; an alternative to CertificateThumbprint).
+	CertificateFile string `yaml:"CertificateFile"`
+	KeyFile         string `yaml:"KeyFile"`
+}
+
+// Windows defaults (MS-WSMV 2.2.4.10, 2.2.4.36, 2.2.4.42 and Windows Server 2016+).
+const (
+	DefaultMaxEnvelopeSizekb              = 500
+	DefaultMaxTimeoutms                   = 60000
+	DefaultMaxBatchItems                  = 32000
+	DefaultMaxConcurrentOperationsPerUser = 1500
+	DefaultMaxPacketRetrievalTimeSeconds  = 120
+	DefaultIdleTimeoutms                  = 7200000
+	DefaultMaxConcurrentUsers             = 10
+	DefaultMaxShellsPerUser               = 30
+	DefaultMaxOutputBufferKB              = 1024
+	DefaultHTTPPort                       = 5985
+	DefaultHTTPSPort                      = 5986
+	DefaultURLPrefix                      = "wsman"
+	DefaultPAMService                     = "psremote"
+)
+
+// Default returns the zero-config configuration: one HTTPS listener on
+// 127.0.0.1:5986 with a generated certificate.
+func Default() *Config {
+	c := defaults()
+	c.Listeners = []Listener{{Transport: TransportHTTPS}}
+	c.finish()
+	return c
+}
+
+// defaults returns every scalar at its Windows default; YAML decoding then
+// overwrites only the keys a file names.
+func defaults() *Config {
+	return &Config{
+		MaxEnvelopeSizekb: DefaultMaxEnvelopeSizekb,
+		MaxTimeoutms:      DefaultMaxTimeoutms,
+		MaxBatchItems:     DefaultMaxBatchItems,
+		Service: Service{
+			MaxConcurrentOperationsPerUser: DefaultMaxConcurrentOperationsPerUser,
+			MaxPacketRetrievalTimeSeconds:  DefaultMaxPacketRetrievalTimeSeconds,
+			Auth:                           ServiceAuth{Basic: true, PAMService: DefaultPAMService},
+		},
+		Winrs: Winrs{
+			AllowRemoteShellAccess: true,
+			IdleTimeout:            DefaultIdleTimeoutms,
+			MaxConcurrentUsers:     DefaultMaxConcurrentUsers,
+			MaxShellsPerUser:       DefaultMaxShellsPerUser,
+			MaxOutputBufferKB:      DefaultMaxOutputBufferKB,
+		},
+	}
+}
+
+// Load reads a YAML configuration file, applies defaults and validates it.
+// Unknown keys are errors, so a misspelt WinRM name is reported rather
+// than ignored.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse decodes a YAML configuration, applies defaults and validates it.
+// An empty document is the default configuration.
+func Parse(data []byte) (*Config, error) {
+	c := defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(c.Listeners) == 0 {
+		c.Listeners = []Listener{{Transport: TransportHTTPS}}
+	}
+	c.finish()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// finish fills the defaults that depend on other values.
+func (c *Config) finish() {
+	if c.Service.Auth.BasicSources == nil {
+		if os.Geteuid() == 0 {
+			c.Service.Auth.BasicSources = []string{"store", "pam"}
+		} else {
+			c.Service.Auth.BasicSources = []string{"store"}
+		}
+	}
+	if c.Service.AdministratorGroups == nil {
+		c.Service.AdministratorGroups = []string{"sudo", "wheel"}
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir()
+	}
+	if c.Service.CertificateDirectory == "" {
+		c.Service.CertificateDirectory = filepath.Join(c.StateDir, "certs")
+	}
+	if c.Service.Machine == "" {
+		c.Service.Machine, _ = os.Hostname()
+	}
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		l.Transport = strings.ToUpper(l.Transport)
+		if l.Transport == "" {
+			l.Transport = TransportHTTPS
+		}
+		if l.Address == "" {
+			l.Address = "127.0.0.1"
+		}
+		if l.Port == nil {
+			p := DefaultHTTPSPort
+			if l.Transport == TransportHTTP {
+				p = DefaultHTTPPort
+			}
+			l.Port = &p
+		}
+		if l.URLPrefix == "" {
+			l.URLPrefix = DefaultURLPrefix
+		}
+		if l.Enabled == nil {
+			l.Enabled = ptr(true)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Validate checks ranges and combinations that WinRM itself refuses.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.MaxEnvelopeSizekb < 32 || c.MaxEnvelopeSizekb > 1039440 {
+		errs = append(errs, fmt.Errorf("MaxEnvelopeSizekb %d out of range 32..1039440", c.MaxEnvelopeSizekb))
+	}
+	if c.MaxTimeoutms < 500 {
+		errs = append(errs, fmt.Errorf("MaxTimeoutms %d below 500", c.MaxTimeoutms))
+	}
+	for _, s := range c.Service.Auth.BasicSources {
+		if s != "store" && s != "pam" {
+			errs = append(errs, fmt.Errorf("Service.Auth.BasicSources: unknown source %q (want store or pam)", s))
+		}
+	}
+	seen := map[string]bool{}
+	for i, l := range c.Listeners {
+		if l.Transport != TransportHTTP && l.Transport != TransportHTTPS {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: Transport %q (want HTTP or HTTPS)", i, l.Transport))
+		}
+		if *l.Port < 0 || *l.Port > 65535 {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: Port %d out of range", i, *l.Port))
+		}
+		if strings.Trim(l.URLPrefix, "/") != l.URLPrefix || strings.ContainsFunc(l.URLPrefix, badPrefixRune) {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: URLPrefix %q: only a-z A-Z 0-9 _ / and no leading or trailing /", i, l.URLPrefix))
+		}
+		if l.Transport == TransportHTTP && (l.CertificateThumbprint != "" || l.CertificateFile != "") {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: an HTTP listener takes no certificate", i))
+		}
+		if (l.CertificateFile == "") != (l.KeyFile == "") {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: CertificateFile and KeyFile go together", i))
+		}
+		if l.CertificateThumbprint != "" && l.CertificateFile != "" {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: give CertificateThumbprint or CertificateFile, not both", i))
+		}
+		key := fmt.Sprintf("%s:%d", l.Address, *l.Port)
+		if *l.Port != 0 && seen[key] {
+			errs = append(errs, fmt.Errorf("Listeners[%d]: %s is already used by another listener", i, key))
+		}
+		seen[key] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func badPrefixRune(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '/')
+}
+
+// IdleTimeout returns Winrs.IdleTimeout as a duration.
+func (c *Config) IdleTimeout() time.Duration {
+	return time.Duration(c.Winrs.IdleTimeout) * time.Millisecond
+}
+
+// MaxTimeout returns MaxTimeoutms as a duration.
+func (c *Config) MaxTimeout() time.Duration {
+	return time.Duration(c.MaxTimeoutms) * time.Millisecond
+}
+
+// DefaultStateDir returns where generated state lives when StateDir is unset.
+func DefaultStateDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/psremote"
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "psremote")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "psremote")
+	}
+	return filepath.Join(os.TempDir(), "psremote-state")
+}

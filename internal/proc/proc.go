@@ -1,0 +1,251 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/psremote/psremote/internal/identity"
+)
+
+// Errors returned by [Host.Start].
+var (
+	// ErrInvalidIdentity means the spec's identity is the zero value.
+	ErrInvalidIdentity = errors.New("proc: refusing to start a process without a valid identity")
+	// ErrIdentityMismatch means a non-root host was asked to run a
+	// process as another user.
+	ErrIdentityMismatch = errors.New("proc: a non-root server can only run processes as itself")
+	// ErrClosed means the host is shutting down.
+	ErrClosed = errors.New("proc: host is closed")
+	// ErrBadDirectory means the working directory is missing or not a directory.
+	ErrBadDirectory = errors.New("proc: the directory name is invalid")
+)
+
+// Spec describes one process to start.
+type Spec struct {
+	// User is the identity the process runs as; it must be Valid.
+	User identity.User
+	// Path is the program to execute. A name without a slash is looked up
+	// in the PATH of Env.
+	Path string
+	// Args is argv, Args[0] included.
+	Args []string
+	// Env is the complete environment (see [LoginEnv]); nothing is
+	// inherited from the server.
+	Env []string
+	// Dir is the working directory.
+	Dir string
+}
+
+// Host is the only place psremote starts processes. It runs each one in
+// its own session and process group under the requested identity, and
+// tracks them all so that shutdown can end every one.
+type Host struct {
+	self identity.User
+	root bool
+
+	mu     sync.Mutex
+	procs  map[*Process]struct{} // guarded by mu
+	closed bool                  // guarded by mu
+	wg     sync.WaitGroup        // one per running reaper goroutine
+}
+
+// NewHost returns a process host for a server running as self.
+func NewHost(self identity.User) *Host {
+	return &Host{self: self, root: self.IsRoot(), procs: make(map[*Process]struct{})}
+}
+
+// Process is a started child. Its pipes belong to the caller, who must
+// close them; the host closes nothing but what the child inherited.
+type Process struct {
+	// Stdin is the write end of the child's standard input.
+	Stdin *os.File
+	// Stdout and Stderr are the read ends of the child's output pipes.
+	Stdout, Stderr *os.File
+
+	pid  int
+	host *Host
+	done chan struct{} // closed when the child has been reaped
+	// exitCode is valid after done is closed.
+	exitCode int
+}
+
+// Pid returns the child's process id (also its process group id).
+func (p *Process) Pid() int { return p.pid }
+
+// Done is closed when the child has exited and been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// ExitCode returns the exit status once Done is closed: the exit code, or
+// 128 plus the signal number when a signal ended the process (the shell
+// convention).
+func (p *Process) ExitCode() int {
+	<-p.done
+	return p.exitCode
+}
+
+// Signal sends sig to the child's whole process group. Signalling a group
+// whose members are all gone is not an error.
+func (p *Process) Signal(sig syscall.Signal) error {
+	err := syscall.Kill(-p.pid, sig)
+	if err == syscall.ESRCH {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("proc: signal %v to group %d: %w", sig, p.pid, err)
+	}
+	return nil
+}
+
+// Kill ends the whole process group with SIGKILL.
+func (p *Process) Kill() { _ = p.Signal(syscall.SIGKILL) }
+
+// Start starts a process. The returned process's group is killed if ctx
+// is cancelled before the process has started (not after: the caller owns
+// it from then on).
+func (h *Host) Start(ctx context.Context, spec Spec) (*Process, error) {
+	if !spec.User.Valid() {
+		return nil, ErrInvalidIdentity
+	}
+	if !h.root && spec.User.UID != h.self.UID {
+		return nil, ErrIdentityMismatch
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(spec.Dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w: %q", ErrBadDirectory, spec.Dir)
+	}
+	path := spec.Path
+	if !containsSlash(path) {
+		lp, err := lookPath(path, spec.Env)
+		if err != nil {
+			return nil, err
+		}
+		path = lp
+	}
+
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("proc: stdin pipe: %w", err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		closeAll(inR, inW)
+		return nil, fmt.Errorf("proc: stdout pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		closeAll(inR, inW, outR, outW)
+		return nil, fmt.Errorf("proc: stderr pipe: %w", err)
+	}
+
+	cmd := &exec.Cmd{
+		Path:   path,
+		Args:   spec.Args,
+		Env:    spec.Env,
+		Dir:    spec.Dir,
+		Stdin:  inR,
+		Stdout: outW,
+		Stderr: errW,
+		// Setsid gives the child its own session and process group, so
+		// signals reach every descendant that stays in the group and no
+		// controlling terminal of the server leaks in.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if h.root {
+		cmd.SysProcAttr.Credential = &syscall.Credential{
+			Uid:    spec.User.UID,
+			Gid:    spec.User.GID,
+			Groups: spec.User.Groups,
+		}
+	}
+
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		closeAll(inR, inW, outR, outW, errR, errW)
+		return nil, ErrClosed
+	}
+	err = cmd.Start()
+	closeAll(inR, outW, errW) // the child has its copies
+	if err != nil {
+		h.mu.Unlock()
+		closeAll(inW, outR, errR)
+		return nil, fmt.Errorf("proc: start %s: %w", spec.Path, err)
+	}
+	p := &Process{Stdin: inW, Stdout: outR, Stderr: errR, pid: cmd.Process.Pid, host: h, done: make(chan struct{})}
+	h.procs[p] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+
+	go h.reap(p, cmd)
+	return p, nil
+}
+
+// reap waits for the child and records its status. It is owned by the
+// host: Close waits for every reaper.
+func (h *Host) reap(p *Process, cmd *exec.Cmd) {
+	defer h.wg.Done()
+	err := cmd.Wait()
+	code := 0
+	if st := cmd.ProcessState; st != nil {
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		} else {
+			code = st.ExitCode()
+		}
+	} else if err != nil {
+		code = 255
+	}
+	p.exitCode = code
+	h.mu.Lock()
+	delete(h.procs, p)
+	h.mu.Unlock()
+	close(p.done)
+}
+
+// Running returns the number of children not yet reaped.
+func (h *Host) Running() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.procs)
+}
+
+// Close refuses new processes, kills every running process group and
+// waits until all have been reaped or ctx ends.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	for p := range h.procs {
+		p.Kill()
+	}
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("proc: waiting for children: %w", ctx.Err())
+	}
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+func containsSlash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,623 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/psremote/psremote/internal/proc"
+)
+
+// Stream indexes.
+const (
+	stdout = iota
+	stderr
+)
+
+var streamNames = [2]string{"stdout", "stderr"}
+
+// readChunk is the most a reader takes from a pipe at once.
+const readChunk = 64 << 10
+
+// errSuperseded ends a Receive replaced by a newer one for the same command.
+var errSuperseded = errors.New("shell: receive superseded")
+
+// CommandSpec is a Command request.
+type CommandSpec struct {
+	// CommandID is a client-chosen id, optional.
+	CommandID string
+	Command   string
+	Arguments []string
+	// SkipCmdShell executes Command directly with Arguments as argv
+	// instead of through /bin/sh -c (WINRS_SKIP_CMD_SHELL).
+	SkipCmdShell bool
+}
+
+// Signals a client may send ([MS-WSMV] 2.2.4.38).
+type Signal int
+
+// Signal kinds.
+const (
+	SignalTerminate Signal = iota
+	SignalCtrlC
+	SignalCtrlBreak
+)
+
+// Chunk is output taken by a Receive.
+type Chunk struct {
+	Stream string
+	Data   []byte
+	// End marks the stream's final chunk.
+	End bool
+}
+
+// ReceiveResult is what one Receive delivers. The caller must call
+// Commit exactly once: with true when the reply reached the client, with
+// false to put the data back for the next Receive.
+type ReceiveResult struct {
+	CommandID string
+	Chunks    []Chunk
+	// Done reports the final state; ExitCode is valid then.
+	Done     bool
+	ExitCode int
+	Commit   func(delivered bool)
+}
+
+type outStream struct {
+	buf  []byte // unread output is buf[off:]
+	off  int
+	eof  bool
+	want bool // the shell's OutputStreams include it
+}
+
+func (o *outStream) unread() int { return len(o.buf) - o.off }
+
+// command is one process in a shell and its buffered output.
+type command struct {
+	id    string
+	shell *shell
+	eng   *Engine
+	p     *proc.Process
+	owner string // principal, for the operations quota
+
+	mu         sync.Mutex
+	out        [2]outStream
+	changed    chan struct{} // closed and replaced whenever output or state changes
+	space      chan struct{} // closed and replaced whenever buffered output is consumed
+	exited     bool
+	exitCode   int
+	aborted    bool
+	finished   bool // the final state reached the client
+	opHeld     bool // counts against the operations quota
+	stdinDone  bool
+	inRead     [2]bool // a reader is blocked in read(2)
+	recvGen    uint64
+	recvCancel context.CancelFunc
+	stdinMu    sync.Mutex // serialises Send
+}
+
+func (c *command) notifyLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Command starts a command in one of owner's shells.
+func (e *Engine) Command(ctx context.Context, owner Owner, shellID string, spec CommandSpec) (string, error) {
+	s, release, err := e.acquire(owner, shellID)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+
+	var argv []string
+	path := ""
+	if spec.SkipCmdShell {
+		if spec.Command == "" {
+			return "", &InvalidError{Code: 87, Msg: "the command is empty"}
+		}
+		path = spec.Command
+		argv = append([]string{spec.Command}, spec.Arguments...)
+	} else {
+		line := strings.Join(append([]string{spec.Command}, spec.Arguments...), " ")
+		path = "/bin/sh"
+		argv = []string{"/bin/sh", "-c", line}
+	}
+	dir := s.opts.WorkingDirectory
+	if dir == "" {
+		dir = owner.RunAs.Home
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			dir = "/"
+		}
+	}
+	id := strings.ToUpper(spec.CommandID)
+	if id != "" && !validID(id) {
+		return "", &InvalidError{Code: 87, Msg: "the requested CommandId is not valid"}
+	}
+	if id == "" {
+		id = newID()
+	}
+
+	e.mu.Lock()
+	if err := e.takeOpLocked(owner.Principal); err != nil {
+		e.mu.Unlock()
+		return "", err
+	}
+	e.mu.Unlock()
+	c := &command{id: id, shell: s, eng: e, owner: owner.Principal, opHeld: true,
+		changed: make(chan struct{}), space: make(chan struct{})}
+	for _, n := range s.opts.OutputStreams {
+		for i, sn := range streamNames {
+			if n == sn {
+				c.out[i].want = true
+			}
+		}
+	}
+
+	s.mu.Lock()
+	if s.deleted {
+		s.mu.Unlock()
+		c.releaseOp()
+		return "", ErrShellNotFound
+	}
+	if _, dup := s.commands[id]; dup {
+		s.mu.Unlock()
+		c.releaseOp()
+		return "", ErrExists
+	}
+	p, err := e.host.Start(ctx, proc.Spec{User: owner.RunAs, Path: path, Args: argv,
+		Env: proc.LoginEnv(owner.RunAs, s.opts.Environment), Dir: dir})
+	if err != nil {
+		s.mu.Unlock()
+		c.releaseOp()
+		switch {
+		case errors.Is(err, proc.ErrBadDirectory):
+			return "", &InvalidError{Code: 267, Msg: "The directory name is invalid. ", Err: err}
+		case errors.Is(err, proc.ErrNotFound):
+			return "", &InvalidError{Code: 2, Msg: "The system cannot find the file specified. ", Err: err}
+		}
+		return "", fmt.Errorf("shell: command: %w", err)
+	}
+	c.p = p
+	s.commands[id] = c
+	s.mu.Unlock()
+
+	e.wg.Add(3)
+	go c.read(stdout, p.Stdout)
+	go c.read(stderr, p.Stderr)
+	go c.wait()
+	return id, nil
+}
+
+// read copies one output pipe into its bounded buffer. When the buffer is
+// full it stops reading, so the child blocks on a full pipe: output is
+// slowed, never dropped.
+func (c *command) read(i int, f *os.File) {
+	defer c.eng.wg.Done()
+	defer f.Close()
+	tmp := make([]byte, readChunk)
+	limit := c.eng.cfg.OutputBuffer
+	for {
+		c.mu.Lock()
+		for !c.aborted && c.out[i].unread() >= limit {
+			sp := c.space
+			c.mu.Unlock()
+			<-sp
+			c.mu.Lock()
+		}
+		if c.aborted {
+			c.mu.Unlock()
+			return
+		}
+		room := min(limit-c.out[i].unread(), readChunk)
+		c.inRead[i] = true
+		c.mu.Unlock()
+
+		n, err := f.Read(tmp[:room])
+		c.mu.Lock()
+		c.inRead[i] = false
+		if err == nil {
+			// wait may have set a deadline while this read was already
+			// returning data: the pipe is not silent, so clear it.
+			f.SetReadDeadline(time.Time{})
+		}
+		if n > 0 && c.out[i].want {
+			o := &c.out[i]
+			if o.off > 0 && o.off >= len(o.buf)/2 {
+				o.buf = append(o.buf[:0], o.buf[o.off:]...)
+				o.off = 0
+			}
+			o.buf = append(o.buf, tmp[:n]...)
+		}
+		if err != nil {
+			c.out[i].eof = true
+		}
+		if n > 0 || err != nil {
+			c.notifyLocked()
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// wait records the exit status, then bounds how long descendants that
+// inherited the pipes may keep the command from finishing.
+func (c *command) wait() {
+	defer c.eng.wg.Done()
+	<-c.p.Done()
+	code := c.p.ExitCode()
+	c.mu.Lock()
+	c.exited, c.exitCode = true, code
+	c.notifyLocked()
+	c.mu.Unlock()
+
+	t := time.NewTimer(c.eng.cfg.ExitGrace)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		done := c.aborted || c.out[stdout].eof && c.out[stderr].eof
+		ch := c.changed
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			// Descendants still hold the pipes: stop waiting for a pipe
+			// that stayed silent. Only a reader blocked in read is cut
+			// short; one waiting for buffer space is left alone, so no
+			// output already written is lost.
+			c.mu.Lock()
+			now := time.Now()
+			for i, f := range [2]*os.File{c.p.Stdout, c.p.Stderr} {
+				if c.inRead[i] {
+					f.SetReadDeadline(now)
+				}
+			}
+			c.mu.Unlock()
+			t.Reset(c.eng.cfg.ExitGrace)
+		case <-c.eng.stop:
+			return
+		}
+	}
+}
+
+// finalLocked reports whether the command has nothing more to produce.
+func (c *command) finalLocked() bool {
+	return c.exited && c.out[stdout].eof && c.out[stderr].eof
+}
+
+func (c *command) releaseOp() {
+	c.mu.Lock()
+	held := c.opHeld
+	c.opHeld = false
+	c.mu.Unlock()
+	if held {
+		c.eng.releaseOp(c.owner)
+	}
+}
+
+// abort kills the process group and wakes every waiter.
+func (c *command) abort() {
+	c.mu.Lock()
+	if c.aborted {
+		c.mu.Unlock()
+		return
+	}
+	c.aborted = true
+	if c.recvCancel != nil {
+		c.recvCancel()
+	}
+	c.notifyLocked()
+	close(c.space)
+	c.space = make(chan struct{})
+	c.mu.Unlock()
+	if c.p != nil {
+		c.p.Kill()
+		c.p.Stdin.Close()
+		// Unblock readers waiting for pipe data from descendants that
+		// escaped the process group.
+		c.p.Stdout.SetReadDeadline(time.Now())
+		c.p.Stderr.SetReadDeadline(time.Now())
+	}
+	c.releaseOp()
+}
+
+// lookup finds a command of s, or the only command when id is empty.
+func (s *shell) lookup(id string) (*command, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted {
+		return nil, ErrShellNotFound
+	}
+	if id == "" {
+		if len(s.commands) == 1 {
+			for _, c := range s.commands {
+				return c, nil
+			}
+		}
+		return nil, ErrCommandNotFound
+	}
+	c, ok := s.commands[strings.ToUpper(id)]
+	if !ok {
+		return nil, ErrCommandNotFound
+	}
+	return c, nil
+}
+
+// Send writes input to a command's stdin; end closes it. Input for a
+// finished command is discarded ([MS-WSMV] 3.1.4.13). The write honours
+// ctx's deadline, so a child that never reads cannot hold the request.
+func (e *Engine) Send(ctx context.Context, owner Owner, shellID, commandID, stream string, data []byte, end bool) error {
+	s, release, err := e.acquire(owner, shellID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if stream != "stdin" {
+		return &InvalidError{Code: 87, Msg: fmt.Sprintf("the stream %q is not an input stream of this shell", stream)}
+	}
+	if commandID == "" {
+		return &InvalidError{Code: 87, Msg: "input for a command shell must name a CommandId"}
+	}
+	c, err := s.lookup(commandID)
+	if err != nil {
+		return err
+	}
+	c.stdinMu.Lock()
+	defer c.stdinMu.Unlock()
+	c.mu.Lock()
+	closed := c.stdinDone || c.exited || c.aborted
+	c.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if len(data) > 0 {
+		if dl, ok := ctx.Deadline(); ok {
+			c.p.Stdin.SetWriteDeadline(dl)
+		} else {
+			c.p.Stdin.SetWriteDeadline(time.Time{})
+		}
+		if _, err := c.p.Stdin.Write(data); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return ErrTimedOut
+			}
+			if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) {
+				return nil // the child closed its input: discard like Windows
+			}
+			return fmt.Errorf("shell: send: %w", err)
+		}
+	}
+	if end {
+		c.mu.Lock()
+		c.stdinDone = true
+		c.mu.Unlock()
+		c.p.Stdin.Close()
+	}
+	return nil
+}
+
+// Receive waits until a command has output or finishes, up to timeout, and
+// takes at most budget bytes of output. A newer Receive for the same
+// command supersedes a waiting one, which then times out.
+func (e *Engine) Receive(ctx context.Context, owner Owner, shellID, commandID string, streams []string, budget int, timeout time.Duration) (*ReceiveResult, error) {
+	s, release, err := e.acquire(owner, shellID)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	c, err := s.lookup(commandID)
+	if err != nil {
+		return nil, err
+	}
+	var want [2]bool
+	for _, n := range streams {
+		for i, sn := range streamNames {
+			if n == sn && c.out[i].want {
+				want[i] = true
+			}
+		}
+	}
+	budget = max(budget, 1)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.mu.Lock()
+	if c.recvCancel != nil {
+		c.recvCancel()
+	}
+	c.recvGen++
+	gen := c.recvGen
+	c.recvCancel = cancel
+	c.mu.Unlock()
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		if c.aborted {
+			c.mu.Unlock()
+			return nil, ErrAborted
+		}
+		if c.recvGen != gen {
+			c.mu.Unlock()
+			return nil, ErrTimedOut
+		}
+		if res := c.takeLocked(want, budget, gen); res != nil {
+			c.mu.Unlock()
+			return res, nil
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			return nil, ErrTimedOut
+		case <-rctx.Done():
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// Superseded or aborted: the checks at the top of the loop
+			// report which.
+		}
+	}
+}
+
+// takeLocked builds a result if there is anything to deliver: output of
+// a wanted stream, or the final state. Output is only peeked; Commit
+// consumes it.
+func (c *command) takeLocked(want [2]bool, budget int, gen uint64) *ReceiveResult {
+	final := c.finalLocked()
+	has := false
+	for i := range c.out {
+		if want[i] && c.out[i].unread() > 0 {
+			has = true
+		}
+	}
+	if !has && !final {
+		return nil
+	}
+	if c.finished && !has {
+		// The final state was delivered already; report it again.
+		return &ReceiveResult{CommandID: c.id, Done: true, ExitCode: c.exitCode, Commit: func(bool) {}}
+	}
+	res := &ReceiveResult{CommandID: c.id}
+	var took [2]int
+	// Share the budget between wanted streams so neither starves.
+	nwant := 0
+	for i := range want {
+		if want[i] && c.out[i].unread() > 0 {
+			nwant++
+		}
+	}
+	left := budget
+	for pass := 0; pass < 2; pass++ {
+		for i := range c.out {
+			if !want[i] {
+				continue
+			}
+			avail := c.out[i].unread() - took[i]
+			if avail <= 0 || left <= 0 {
+				continue
+			}
+			n := avail
+			if pass == 0 && nwant > 1 {
+				n = min(n, budget/nwant)
+			}
+			n = min(n, left)
+			took[i] += n
+			left -= n
+		}
+	}
+	allTaken := true
+	for i := range c.out {
+		if want[i] && took[i] < c.out[i].unread() {
+			allTaken = false
+		}
+	}
+	for i := range c.out {
+		if took[i] > 0 {
+			o := &c.out[i]
+			res.Chunks = append(res.Chunks, Chunk{Stream: streamNames[i], Data: o.buf[o.off : o.off+took[i]]})
+		}
+	}
+	if final && allTaken {
+		res.Done = true
+		res.ExitCode = c.exitCode
+		for i := range c.out {
+			if want[i] {
+				res.Chunks = append(res.Chunks, Chunk{Stream: streamNames[i], End: true})
+			}
+		}
+	}
+	// Copy out: the buffer may be compacted before the reply is written.
+	for i := range res.Chunks {
+		res.Chunks[i].Data = append([]byte(nil), res.Chunks[i].Data...)
+	}
+	done := res.Done
+	res.Commit = func(delivered bool) {
+		if !delivered {
+			return
+		}
+		c.mu.Lock()
+		if c.recvGen != gen {
+			// A newer Receive already re-took this data.
+			c.mu.Unlock()
+			return
+		}
+		for i := range c.out {
+			c.out[i].off += took[i]
+		}
+		if done {
+			c.finished = true
+			// Drop output of streams the client did not ask for.
+			for i := range c.out {
+				c.out[i].buf, c.out[i].off = nil, 0
+			}
+		}
+		close(c.space)
+		c.space = make(chan struct{})
+		c.mu.Unlock()
+		if done {
+			c.releaseOp()
+		}
+	}
+	return res
+}
+
+// SignalCommand delivers a signal to a command, or to every command of
+// the shell when commandID is empty. Terminate ends the command's process
+// group and forgets the command.
+func (e *Engine) SignalCommand(ctx context.Context, owner Owner, shellID, commandID string, sig Signal) error {
+	s, release, err := e.acquire(owner, shellID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var cmds []*command
+	if commandID == "" {
+		s.mu.Lock()
+		for _, c := range s.commands {
+			cmds = append(cmds, c)
+		}
+		s.mu.Unlock()
+	} else {
+		c, err := s.lookup(commandID)
+		if err != nil {
+			return err
+		}
+		cmds = []*command{c}
+	}
+	for _, c := range cmds {
+		switch sig {
+		case SignalTerminate:
+			s.mu.Lock()
+			if s.commands[c.id] == c {
+				delete(s.commands, c.id)
+			}
+			s.mu.Unlock()
+			c.abort()
+		case SignalCtrlC:
+			c.signal(syscall.SIGINT)
+		case SignalCtrlBreak:
+			c.signal(syscall.SIGTERM)
+		}
+	}
+	return nil
+}
+
+func (c *command) signal(sig syscall.Signal) {
+	c.mu.Lock()
+	live := !c.exited && !c.aborted
+	c.mu.Unlock()
+	if live {
+		_ = c.p.Signal(sig)
+	}
+}
