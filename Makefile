@@ -38,6 +38,10 @@ fuzz:
 interop:
 	cd test/interop && $(GO) test -count=1 -timeout 15m ./...
 
+# The zero-configuration demo: a loopback server and a first command.
+demo: build
+	./scripts/demo.sh
+
 bench:
 	PSREMOTE_BENCH=1 $(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./bench
 

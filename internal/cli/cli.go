@@ -75,6 +75,6 @@ func newRootCmd(stdio IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err}
 	})
-	root.AddCommand(newServeCmd(stdio), newUserCmd(stdio))
+	root.AddCommand(newServeCmd(stdio), newUserCmd(stdio), newRunCmd(stdio), newIdentifyCmd(stdio))
 	return root
 }

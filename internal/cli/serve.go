@@ -167,6 +167,13 @@ func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
 	select {
 	case <-sigs:
 	case <-ctx.Done():
+		// The command-line context is cancelled by the same SIGTERM or
+		// SIGINT that is also on its way to sigs: consume that copy, so
+		// it is not mistaken for a second signal.
+		select {
+		case <-sigs:
+		case <-time.After(200 * time.Millisecond):
+		}
 	case serveErr = <-srv.Err():
 	}
 	fmt.Fprintln(stdio.Err, "psremote: shutting down")

@@ -130,6 +130,29 @@ Listeners:
 		t.Fatalf("command process %d not running: %v", pid, err)
 	}
 
+	// psremote run and identify against the same server.
+	var out, errOut strings.Builder
+	env := map[string]string{"PSREMOTE_PASSWORD": "pw-for-test"}
+	stdio := IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }}
+	err = Run(context.Background(), stdio, []string{"run", "-H", url, "-u", self.Name, "--allow-unencrypted", "--", "echo hi; echo oops >&2; exit 5"})
+	if code, ok := err.(exitStatus); !ok || int(code) != 5 || out.String() != "hi\n" || errOut.String() != "oops\n" {
+		t.Errorf("run: err %v stdout %q stderr %q", err, out.String(), errOut.String())
+	}
+	out.Reset()
+	if err := Run(context.Background(), stdio, []string{"identify", url, "--json"}); err != nil || !strings.Contains(out.String(), `"ProductVendor":"psremote"`) {
+		t.Errorf("identify: %v %s", err, out.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	err = Run(context.Background(), stdio, []string{"run", "-H", url + "," + url, "-u", self.Name, "--allow-unencrypted", "--", "printf 'a\\nb'"})
+	if err != nil || strings.Count(out.String(), url+": a\n") != 2 || strings.Count(out.String(), url+": b\n") != 2 {
+		t.Errorf("run on two hosts: %v %q %q", err, out.String(), errOut.String())
+	}
+	// Basic over HTTP is refused by the client unless allowed explicitly.
+	if err := Run(context.Background(), stdio, []string{"run", "-H", url, "--", "true"}); err == nil {
+		t.Error("run over HTTP without --allow-unencrypted succeeded")
+	}
+
 	srv.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- srv.Wait() }()

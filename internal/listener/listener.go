@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,6 +196,17 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			// A bug, not bad input: log it loudly and answer 500.
+			h.srv.logger.Error("panic serving request", "panic", v, "stack", string(debug.Stack()))
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}()
 	path := r.URL.Path
 	anon := strings.EqualFold(path, anonIdentifyPath)
 	if !anon && !strings.EqualFold(strings.Trim(path, "/"), h.ep.URLPrefix) {

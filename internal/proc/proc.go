@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -54,9 +55,27 @@ type Host struct {
 	wg     sync.WaitGroup        // one per running reaper goroutine
 }
 
-// NewHost returns a process host for a server running as self.
+// NewHost returns a process host for a server running as self. It marks
+// every descriptor the server inherited from its own parent (beyond
+// stdin, stdout and stderr) close-on-exec: Go opens its own descriptors
+// that way, but inherited ones would otherwise leak into every child.
 func NewHost(self identity.User) *Host {
+	closeInheritedOnExec()
 	return &Host{self: self, root: self.IsRoot(), procs: make(map[*Process]struct{})}
+}
+
+func closeInheritedOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		syscall.CloseOnExec(fd)
+	}
 }
 
 // Process is a started child. Its pipes belong to the caller, who must

@@ -459,9 +459,12 @@ func TestShellsAreIsolatedByPrincipal(t *testing.T) {
 		"get":     func() error { _, err := e.Get(other, sid); return err }(),
 		"command": func() error { _, err := e.Command(ctx, other, sid, CommandSpec{Command: "id"}); return err }(),
 		"send":    e.Send(ctx, other, sid, cid, "stdin", []byte("x"), true),
-		"receive": func() error { _, err := e.Receive(ctx, other, sid, cid, []string{"stdout"}, 10, time.Second); return err }(),
-		"signal":  e.SignalCommand(ctx, other, sid, cid, SignalTerminate),
-		"delete":  e.Delete(ctx, other, sid),
+		"receive": func() error {
+			_, err := e.Receive(ctx, other, sid, cid, []string{"stdout"}, 10, time.Second)
+			return err
+		}(),
+		"signal": e.SignalCommand(ctx, other, sid, cid, SignalTerminate),
+		"delete": e.Delete(ctx, other, sid),
 	}
 	for name, err := range checks {
 		if !errors.Is(err, ErrShellNotFound) {
@@ -506,4 +509,15 @@ func TestManyConcurrentCommands(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, func() bool { return host.Running() == 0 })
+}
+
+func TestNoServerDescriptorsInherited(t *testing.T) {
+	e, _, o := testEngine(t, nil)
+	sid := newShell(t, e, o)
+	// The shell's own fds: 0, 1, 2, and the one ls opens for /proc/self/fd.
+	r := run(t, e, o, sid, CommandSpec{Command: "ls /proc/self/fd | wc -l"})
+	if got := strings.TrimSpace(r.stdout.String()); got != "4" {
+		out := run(t, e, o, sid, CommandSpec{Command: "ls -l /proc/self/fd"})
+		t.Errorf("child has %s descriptors; want 4 (0-2 plus ls's own):\n%s", got, out.stdout.String())
+	}
 }

@@ -1,0 +1,216 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/psremote/psremote/wsman"
+)
+
+// Defaults for [Config].
+const (
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultOperationTimeout = 20 * time.Second
+	// DefaultNetworkDelay is added to the operation timeout to get the
+	// HTTP read timeout, as WinRM's client NetworkDelayms (5000).
+	DefaultNetworkDelay = 5 * time.Second
+	// DefaultMaxEnvelopeSize is what Windows 8 and later clients ask for.
+	DefaultMaxEnvelopeSize = 512000
+	// maxReplyBytes bounds a reply body read from the server.
+	maxReplyBytes = 64 << 20
+)
+
+// Errors returned by the client.
+var (
+	// ErrUnauthorized means the server refused the credentials (HTTP 401).
+	ErrUnauthorized = errors.New("client: authentication failed (HTTP 401)")
+)
+
+// HTTPError is a non-SOAP HTTP failure.
+type HTTPError struct {
+	Status int
+	Body   string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("client: HTTP %d: %s", e.Status, e.Body)
+}
+
+// Config describes one endpoint and how to reach it.
+type Config struct {
+	// Endpoint is the listener URL, e.g. https://host:5986/wsman.
+	Endpoint string
+	// Username and Password are used for Basic authentication.
+	Username, Password string
+	// TLSConfig verifies the server on HTTPS; nil means system roots.
+	TLSConfig *tls.Config
+	// ConnectTimeout bounds TCP connect plus TLS handshake
+	// (default DefaultConnectTimeout).
+	ConnectTimeout time.Duration
+	// OperationTimeout is sent as wsman:OperationTimeout: how long the
+	// server may hold one Receive before answering TimedOut, which the
+	// client simply polls again (default DefaultOperationTimeout). Each
+	// HTTP exchange is bounded by OperationTimeout + NetworkDelay, so a
+	// host that vanishes is reported instead of hanging.
+	OperationTimeout time.Duration
+	// NetworkDelay is added to OperationTimeout for the HTTP read deadline
+	// (default DefaultNetworkDelay).
+	NetworkDelay time.Duration
+	// MaxEnvelopeSize is the largest reply the client accepts
+	// (default DefaultMaxEnvelopeSize).
+	MaxEnvelopeSize int
+}
+
+// Client talks to one WinRM endpoint. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	http *http.Client
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.Endpoint == "" {
+		return nil, errors.New("client: no endpoint")
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.OperationTimeout <= 0 {
+		cfg.OperationTimeout = DefaultOperationTimeout
+	}
+	if cfg.NetworkDelay <= 0 {
+		cfg.NetworkDelay = DefaultNetworkDelay
+	}
+	if cfg.MaxEnvelopeSize <= 0 {
+		cfg.MaxEnvelopeSize = DefaultMaxEnvelopeSize
+	}
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       cfg.TLSConfig,
+		TLSHandshakeTimeout:   cfg.ConnectTimeout,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: cfg.OperationTimeout + cfg.NetworkDelay,
+		ForceAttemptHTTP2:     false,
+	}
+	return &Client{cfg: cfg, http: &http.Client{Transport: tr}}, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// Endpoint returns the configured endpoint URL.
+func (c *Client) Endpoint() string { return c.cfg.Endpoint }
+
+// call sends one request and decodes the reply. A SOAP fault is returned
+// as a *wsman.Fault error.
+func (c *Client) call(ctx context.Context, h wsman.RequestHeader, body func(*bytes.Buffer)) (*wsman.Reply, error) {
+	h.To = c.cfg.Endpoint
+	if h.MaxEnvelopeSize == 0 {
+		h.MaxEnvelopeSize = c.cfg.MaxEnvelopeSize
+	}
+	if h.OperationTimeout == 0 {
+		h.OperationTimeout = c.cfg.OperationTimeout
+	}
+	var buf bytes.Buffer
+	id := wsman.WriteRequest(&buf, h, body)
+	ctx, cancel := context.WithTimeout(ctx, h.OperationTimeout+c.cfg.NetworkDelay)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.Endpoint, &buf)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	if c.cfg.Username != "" {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s: %w", c.cfg.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	if err != nil {
+		return nil, fmt.Errorf("client: reading reply: %w", err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusInternalServerError:
+	case http.StatusUnauthorized:
+		return nil, ErrUnauthorized
+	default:
+		return nil, &HTTPError{Status: resp.StatusCode, Body: string(bytes.TrimSpace(data[:min(len(data), 512)]))}
+	}
+	r, err := wsman.ParseReply(data, resp.Header.Get("Content-Type"))
+	if err != nil {
+		if resp.StatusCode != http.StatusOK {
+			return nil, &HTTPError{Status: resp.StatusCode, Body: string(data[:min(len(data), 512)])}
+		}
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if r.Fault != nil {
+		return nil, r.Fault
+	}
+	if r.RelatesTo != "" && r.RelatesTo != id {
+		return nil, fmt.Errorf("client: reply RelatesTo %q does not match request %q", r.RelatesTo, id)
+	}
+	return r, nil
+}
+
+// IdentifyResult is what Identify reports.
+type IdentifyResult struct {
+	ProtocolVersion  string
+	ProductVendor    string
+	ProductVersion   string
+	SecurityProfiles []string
+}
+
+// Identify asks the server who it is; anonymous sends no credentials and
+// the WSMANIDENTIFY: unauthenticated header (Test-WSMan).
+func (c *Client) Identify(ctx context.Context, anonymous bool) (*IdentifyResult, error) {
+	body := `<s:Envelope xmlns:s="` + wsman.NsSOAP + `" xmlns:wsmid="` + wsman.NsIdentity + `"><s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>`
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.OperationTimeout+c.cfg.NetworkDelay)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.Endpoint, bytes.NewBufferString(body))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	if anonymous {
+		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
+	} else if c.cfg.Username != "" {
+		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s: %w", c.cfg.Endpoint, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, ErrUnauthorized
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &HTTPError{Status: resp.StatusCode, Body: string(data[:min(len(data), 512)])}
+	}
+	r, err := wsman.ParseReply(data, resp.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	info, proto, err := wsman.ParseIdentifyResponse(r)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	return &IdentifyResult{ProtocolVersion: proto, ProductVendor: info.ProductVendor,
+		ProductVersion: info.ProductVersion, SecurityProfiles: info.SecurityProfiles}, nil
+}

@@ -1,0 +1,274 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/psremote/psremote/wsman"
+)
+
+// Signal is a WinRS signal code.
+type Signal string
+
+// Signals a command can receive ([MS-WSMV] 2.2.4.38).
+const (
+	SignalCtrlC     Signal = wsman.SignalCtrlC
+	SignalCtrlBreak Signal = wsman.SignalCtrlBreak
+	SignalTerminate Signal = wsman.SignalTerminate
+)
+
+// stdinChunk is the most stdin sent in one Send.
+const stdinChunk = 128 << 10
+
+// cleanupTimeout bounds the terminate and delete requests sent after a
+// command's context ended.
+const cleanupTimeout = 5 * time.Second
+
+// ExitError reports a command that finished with a non-zero exit code.
+type ExitError struct {
+	Code int
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("remote command exited with code %d", e.Code) }
+
+// ExitCode returns the remote exit code.
+func (e *ExitError) ExitCode() int { return e.Code }
+
+// Cmd is a remote command, shaped like os/exec.Cmd.
+type Cmd struct {
+	// Command and Args form the command line; the server runs
+	// "Command Args..." through its shell unless SkipCmdShell is set.
+	Command string
+	Args    []string
+	// SkipCmdShell asks the server to execute Command directly with Args
+	// as its argument vector (WINRS_SKIP_CMD_SHELL).
+	SkipCmdShell bool
+	// Stdin is streamed to the command; nil means no input (the remote
+	// stdin is closed at once).
+	Stdin io.Reader
+	// Stdout and Stderr receive the output; nil discards it.
+	Stdout, Stderr io.Writer
+
+	shell    *Shell
+	id       string
+	started  bool
+	done     chan struct{} // closed when the receive loop and cleanup are over
+	err      error         // valid after done
+	exitCode int           // valid after done
+	cancel   context.CancelFunc
+}
+
+// Command returns a command to run in the shell.
+func (s *Shell) Command(name string, args ...string) *Cmd {
+	return &Cmd{Command: name, Args: args, shell: s}
+}
+
+// ID returns the CommandId once started.
+func (c *Cmd) ID() string { return c.id }
+
+// Start starts the command. ctx bounds the whole command: when it ends
+// the command is terminated and Wait returns ctx's error.
+func (c *Cmd) Start(ctx context.Context) error {
+	if c.started {
+		return errors.New("client: command already started")
+	}
+	c.started = true
+	opts := []wsman.Option{{Name: "WINRS_CONSOLEMODE_STDIN", Value: "TRUE"}}
+	if c.SkipCmdShell {
+		opts = append(opts, wsman.Option{Name: "WINRS_SKIP_CMD_SHELL", Value: "TRUE"})
+	}
+	h := c.shell.header(wsman.ActionCommand)
+	h.Options = opts
+	r, err := c.shell.c.call(ctx, h, func(b *bytes.Buffer) {
+		b.WriteString(`<rsp:CommandLine><rsp:Command>`)
+		wsman.EscapeText(b, c.Command)
+		b.WriteString(`</rsp:Command>`)
+		for _, a := range c.Args {
+			b.WriteString(`<rsp:Arguments>`)
+			wsman.EscapeText(b, a)
+			b.WriteString(`</rsp:Arguments>`)
+		}
+		b.WriteString(`</rsp:CommandLine>`)
+	})
+	if err != nil {
+		return err
+	}
+	if c.id, err = wsman.CommandID(r); err != nil {
+		return err
+	}
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.done = make(chan struct{})
+	go c.pumpStdin(ctx)
+	go c.receive(ctx)
+	return nil
+}
+
+// pumpStdin streams Stdin with Send requests, as it arrives, and closes
+// the remote stdin at EOF. Like os/exec with a Stdin that is not a file,
+// Wait does not wait for it: a Read blocked on a terminal cannot be
+// interrupted, and it ends at the next Read once the command is over.
+func (c *Cmd) pumpStdin(ctx context.Context) {
+	buf := make([]byte, stdinChunk)
+	for {
+		n, rerr := 0, error(io.EOF)
+		if c.Stdin != nil {
+			n, rerr = c.Stdin.Read(buf)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		end := rerr != nil
+		if n == 0 && !end {
+			continue
+		}
+		if err := c.send(ctx, buf[:n], end); err != nil || end {
+			return
+		}
+	}
+}
+
+func (c *Cmd) send(ctx context.Context, data []byte, end bool) error {
+	_, err := c.shell.c.call(ctx, c.shell.header(wsman.ActionSend), func(b *bytes.Buffer) {
+		b.WriteString(`<rsp:Send><rsp:Stream Name="stdin" CommandId="`)
+		wsman.EscapeAttr(b, c.id)
+		b.WriteString(`"`)
+		if end {
+			b.WriteString(` End="true"`)
+		}
+		b.WriteString(`>`)
+		b.WriteString(base64.StdEncoding.EncodeToString(data))
+		b.WriteString(`</rsp:Stream></rsp:Send>`)
+	})
+	return err
+}
+
+// receive polls output until the command is Done; a TimedOut fault just
+// polls again.
+func (c *Cmd) receive(ctx context.Context) {
+	defer close(c.done)
+	err := c.receiveLoop(ctx)
+	c.cancel() // stops the stdin pump
+	// Release the command on the server whatever happened; Windows needs
+	// terminate after Done (winrm-protocol.md 4.5).
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_ = c.shell.signal(tctx, c.id, wsman.SignalTerminate)
+	c.err = err
+}
+
+func (c *Cmd) receiveLoop(ctx context.Context) error {
+	for {
+		r, err := c.shell.c.call(ctx, c.shell.header(wsman.ActionReceive), func(b *bytes.Buffer) {
+			b.WriteString(`<rsp:Receive><rsp:DesiredStream CommandId="`)
+			wsman.EscapeAttr(b, c.id)
+			b.WriteString(`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
+		})
+		if f, ok := wsman.AsFault(err); ok && f.WSManCode == wsman.ErrCodeOperationTimedOut {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		out, err := wsman.ParseReceiveResponse(r)
+		if err != nil {
+			return err
+		}
+		for _, s := range out.Streams {
+			if len(s.Data) == 0 {
+				continue
+			}
+			w := c.Stdout
+			if s.Name == "stderr" {
+				w = c.Stderr
+			}
+			if w == nil {
+				continue
+			}
+			if _, err := w.Write(s.Data); err != nil {
+				return fmt.Errorf("client: writing %s: %w", s.Name, err)
+			}
+		}
+		if out.State != nil && out.State.State == wsman.CommandStateDone {
+			c.exitCode = out.State.ExitCode
+			return nil
+		}
+	}
+}
+
+// Wait waits for the command to finish and releases it on the server. It
+// returns an *ExitError for a non-zero exit code.
+func (c *Cmd) Wait() error {
+	if !c.started || c.done == nil {
+		return errors.New("client: command not started")
+	}
+	<-c.done
+	if c.err != nil {
+		return c.err
+	}
+	if c.exitCode != 0 {
+		return &ExitError{Code: c.exitCode}
+	}
+	return nil
+}
+
+// ExitCode returns the exit code after Wait.
+func (c *Cmd) ExitCode() int { return c.exitCode }
+
+// Run starts the command and waits for it.
+func (c *Cmd) Run(ctx context.Context) error {
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Output runs the command and returns its standard output.
+func (c *Cmd) Output(ctx context.Context) ([]byte, error) {
+	var out bytes.Buffer
+	c.Stdout = &out
+	err := c.Run(ctx)
+	return out.Bytes(), err
+}
+
+// CombinedOutput runs the command and returns stdout and stderr together,
+// in the order the server delivered them.
+func (c *Cmd) CombinedOutput(ctx context.Context) ([]byte, error) {
+	var out syncBuffer
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run(ctx)
+	return out.Bytes(), err
+}
+
+// Signal sends a signal to the running command.
+func (c *Cmd) Signal(ctx context.Context, sig Signal) error {
+	if c.id == "" {
+		return errors.New("client: command not started")
+	}
+	return c.shell.signal(ctx, c.id, string(sig))
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Bytes()
+}

@@ -1,0 +1,262 @@
+package wsman
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the client side of the codec: building requests and
+// decoding what a server (ours or Windows) sends back.
+
+// RequestHeader is the header set of one request.
+type RequestHeader struct {
+	To               string
+	Action           string
+	ResourceURI      string
+	MessageID        string // "uuid:" + NewUUID() when empty
+	MaxEnvelopeSize  int
+	OperationTimeout time.Duration
+	Selectors        [][2]string
+	Options          []Option
+}
+
+const requestOpen = `<s:Envelope xmlns:s="` + NsSOAP + `" xmlns:a="` + NsAddressing + `" xmlns:w="` + NsWSMan +
+	`" xmlns:p="` + NsWSMV + `" xmlns:rsp="` + NsShell + `" xmlns:n="` + NsEnum + `">`
+
+// WriteRequest writes a request envelope; body writes the content of
+// s:Body. It returns the MessageID used.
+func WriteRequest(buf *bytes.Buffer, h RequestHeader, body func(*bytes.Buffer)) string {
+	id := h.MessageID
+	if id == "" {
+		id = "uuid:" + NewUUID()
+	}
+	buf.WriteString(requestOpen + `<s:Header><a:To>`)
+	EscapeText(buf, h.To)
+	buf.WriteString(`</a:To><a:ReplyTo><a:Address s:mustUnderstand="true">` + AddressAnonymous + `</a:Address></a:ReplyTo>`)
+	buf.WriteString(`<a:Action s:mustUnderstand="true">`)
+	EscapeText(buf, h.Action)
+	buf.WriteString(`</a:Action><a:MessageID>`)
+	EscapeText(buf, id)
+	buf.WriteString(`</a:MessageID><w:ResourceURI s:mustUnderstand="true">`)
+	EscapeText(buf, h.ResourceURI)
+	buf.WriteString(`</w:ResourceURI>`)
+	if h.MaxEnvelopeSize > 0 {
+		buf.WriteString(`<w:MaxEnvelopeSize s:mustUnderstand="true">` + strconv.Itoa(h.MaxEnvelopeSize) + `</w:MaxEnvelopeSize>`)
+	}
+	if h.OperationTimeout > 0 {
+		buf.WriteString(`<w:OperationTimeout>` + FormatDuration(h.OperationTimeout) + `</w:OperationTimeout>`)
+	}
+	buf.WriteString(`<w:Locale xml:lang="en-US" s:mustUnderstand="false"/><p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>`)
+	if len(h.Selectors) > 0 {
+		buf.WriteString(`<w:SelectorSet>`)
+		for _, s := range h.Selectors {
+			buf.WriteString(`<w:Selector Name="`)
+			EscapeAttr(buf, s[0])
+			buf.WriteString(`">`)
+			EscapeText(buf, s[1])
+			buf.WriteString(`</w:Selector>`)
+		}
+		buf.WriteString(`</w:SelectorSet>`)
+	}
+	if len(h.Options) > 0 {
+		buf.WriteString(`<w:OptionSet>`)
+		for _, o := range h.Options {
+			buf.WriteString(`<w:Option Name="`)
+			EscapeAttr(buf, o.Name)
+			buf.WriteString(`"`)
+			if o.MustComply {
+				buf.WriteString(` MustComply="true"`)
+			}
+			buf.WriteString(`>`)
+			EscapeText(buf, o.Value)
+			buf.WriteString(`</w:Option>`)
+		}
+		buf.WriteString(`</w:OptionSet>`)
+	}
+	buf.WriteString(`</s:Header><s:Body>`)
+	if body != nil {
+		body(buf)
+	}
+	buf.WriteString(`</s:Body></s:Envelope>`)
+	return id
+}
+
+// Reply is a decoded response envelope.
+type Reply struct {
+	Action    string
+	RelatesTo string
+	// Body is the first element of s:Body, or nil for an empty body.
+	Body *Element
+	// Fault is set when the body is an s:Fault.
+	Fault *Fault
+}
+
+// ParseReply decodes a response envelope in any charset.
+func ParseReply(data []byte, contentType string) (*Reply, error) {
+	utf, _, err := DecodeBody(data, contentType)
+	if err != nil {
+		return nil, err
+	}
+	root, err := ParseXML(utf, ParseLimits{})
+	if err != nil {
+		return nil, err
+	}
+	if !root.Is(NsSOAP, "Envelope") {
+		return nil, fmt.Errorf("wsman: reply is not a SOAP 1.2 envelope")
+	}
+	r := &Reply{}
+	if h := root.Child(NsSOAP, "Header"); h != nil {
+		r.Action = h.Child(NsAddressing, "Action").TrimText()
+		r.RelatesTo = h.Child(NsAddressing, "RelatesTo").TrimText()
+	}
+	if b := root.Child(NsSOAP, "Body"); b != nil && len(b.Children) > 0 {
+		r.Body = b.Children[0]
+		if r.Body.Is(NsSOAP, "Fault") {
+			r.Fault = decodeFault(r.Body)
+		}
+	}
+	return r, nil
+}
+
+// decodeFault reads a SOAP fault as Windows or psremote sends it.
+func decodeFault(f *Element) *Fault {
+	out := &Fault{}
+	code := f.Child(NsSOAP, "Code")
+	out.Code = stripPrefix(code.Child(NsSOAP, "Value").TrimText())
+	if v := code.Child(NsSOAP, "Subcode").Child(NsSOAP, "Value").TrimText(); v != "" {
+		out.Subcode = Subcode{Local: stripPrefix(v)}
+	}
+	out.Reason = f.Child(NsSOAP, "Reason").Child(NsSOAP, "Text").Text
+	detail := f.Child(NsSOAP, "Detail")
+	if fd := detail.Child(NsWSMan, "FaultDetail"); fd != nil {
+		out.Detail = fd.TrimText()
+	}
+	if wf := detail.Child(NsFault, "WSManFault"); wf != nil {
+		if c, ok := wf.Attr("Code"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(c), 10, 32)
+			out.WSManCode = uint32(n)
+		}
+		msg := wf.Child(NsFault, "Message")
+		out.Message = msg.Text
+		if pf := msg.Child(NsFault, "ProviderFault"); pf != nil && strings.TrimSpace(out.Message) == "" {
+			out.Message = pf.Text
+		}
+	}
+	if strings.TrimSpace(out.Message) == "" {
+		out.Message = out.Reason
+	}
+	return out
+}
+
+func stripPrefix(qname string) string {
+	if _, local, ok := strings.Cut(qname, ":"); ok {
+		return local
+	}
+	return qname
+}
+
+// CreatedShellID finds the ShellId in a Create reply: the selector named
+// ShellId (any case) in the endpoint reference, or rsp:Shell/rsp:ShellId.
+func CreatedShellID(r *Reply) (string, error) {
+	var found string
+	var walk func(e *Element)
+	walk = func(e *Element) {
+		if found != "" || e == nil {
+			return
+		}
+		if e.Local == "Selector" {
+			if n, _ := e.Attr("Name"); strings.EqualFold(n, "ShellId") {
+				found = e.TrimText()
+				return
+			}
+		}
+		if e.Is(NsShell, "ShellId") {
+			found = e.TrimText()
+			return
+		}
+		for _, c := range e.Children {
+			walk(c)
+		}
+	}
+	if r.Body != nil {
+		// The body's siblings (rsp:Shell after x:ResourceCreated) are not
+		// in Body; ResourceCreated carries the selector.
+		walk(r.Body)
+	}
+	if found == "" {
+		return "", fmt.Errorf("wsman: Create reply carries no ShellId")
+	}
+	return found, nil
+}
+
+// CommandID reads rsp:CommandResponse/rsp:CommandId.
+func CommandID(r *Reply) (string, error) {
+	id := r.Body.Child(NsShell, "CommandId").TrimText()
+	if !r.Body.Is(NsShell, "CommandResponse") || id == "" {
+		return "", fmt.Errorf("wsman: Command reply carries no CommandId")
+	}
+	return id, nil
+}
+
+// ReceiveOutput is a decoded rsp:ReceiveResponse.
+type ReceiveOutput struct {
+	Streams []StreamData
+	// State is the rsp:CommandState, if present.
+	State *CommandState
+}
+
+// ParseReceiveResponse decodes rsp:ReceiveResponse: any number of
+// streams in any order, End markers, and the command state (Running with
+// or without an ExitCode, Done).
+func ParseReceiveResponse(r *Reply) (*ReceiveOutput, error) {
+	if !r.Body.Is(NsShell, "ReceiveResponse") {
+		return nil, fmt.Errorf("wsman: not a ReceiveResponse")
+	}
+	out := &ReceiveOutput{}
+	for _, s := range r.Body.ChildrenNamed(NsShell, "Stream") {
+		sd := StreamData{}
+		sd.Name, _ = s.Attr("Name")
+		sd.CommandID, _ = s.AttrFold("CommandId")
+		if end, ok := s.Attr("End"); ok {
+			sd.End = strings.EqualFold(strings.TrimSpace(end), "true")
+		}
+		data, err := base64.StdEncoding.DecodeString(stripSpace(s.Text))
+		if err != nil {
+			return nil, fmt.Errorf("wsman: stream %s: %w", sd.Name, err)
+		}
+		sd.Data = data
+		out.Streams = append(out.Streams, sd)
+	}
+	if st := r.Body.Child(NsShell, "CommandState"); st != nil {
+		cs := &CommandState{}
+		cs.CommandID, _ = st.AttrFold("CommandId")
+		cs.State, _ = st.Attr("State")
+		if ec := st.Child(NsShell, "ExitCode"); ec != nil {
+			n, err := strconv.ParseInt(ec.TrimText(), 10, 64)
+			if err == nil {
+				cs.ExitCode, cs.HasExitCode = int(int32(n)), true
+			}
+		}
+		out.State = cs
+	}
+	return out, nil
+}
+
+// ParseIdentifyResponse decodes wsmid:IdentifyResponse.
+func ParseIdentifyResponse(r *Reply) (*IdentifyInfo, string, error) {
+	if !r.Body.Is(NsIdentity, "IdentifyResponse") {
+		return nil, "", fmt.Errorf("wsman: not an IdentifyResponse")
+	}
+	info := &IdentifyInfo{
+		ProductVendor:  r.Body.Child(NsIdentity, "ProductVendor").TrimText(),
+		ProductVersion: r.Body.Child(NsIdentity, "ProductVersion").TrimText(),
+	}
+	for _, p := range r.Body.Child(NsIdentity, "SecurityProfiles").ChildrenNamed(NsIdentity, "SecurityProfileName") {
+		info.SecurityProfiles = append(info.SecurityProfiles, p.TrimText())
+	}
+	return info, r.Body.Child(NsIdentity, "ProtocolVersion").TrimText(), nil
+}
