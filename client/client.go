@@ -122,14 +122,30 @@ func (c *Client) call(ctx context.Context, h wsman.RequestHeader, body func(*byt
 	}
 	var buf bytes.Buffer
 	id := wsman.WriteRequest(&buf, h, body)
-	ctx, cancel := context.WithTimeout(ctx, h.OperationTimeout+c.cfg.NetworkDelay)
+	r, err := c.exchange(ctx, buf.Bytes(), h.OperationTimeout, false)
+	if err != nil {
+		return nil, err
+	}
+	if r.RelatesTo != "" && r.RelatesTo != id {
+		return nil, fmt.Errorf("client: reply RelatesTo %q does not match request %q", r.RelatesTo, id)
+	}
+	return r, nil
+}
+
+// exchange posts one envelope and decodes the reply, bounded by the
+// operation timeout plus the network delay. A SOAP fault comes back as
+// a *wsman.Fault error.
+func (c *Client) exchange(ctx context.Context, body []byte, opTimeout time.Duration, anonymous bool) (*wsman.Reply, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout+c.cfg.NetworkDelay)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.Endpoint, &buf)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-	if c.cfg.Username != "" {
+	if anonymous {
+		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
+	} else if c.cfg.Username != "" {
 		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
 	}
 	resp, err := c.http.Do(req)
@@ -158,9 +174,6 @@ func (c *Client) call(ctx context.Context, h wsman.RequestHeader, body func(*byt
 	if r.Fault != nil {
 		return nil, r.Fault
 	}
-	if r.RelatesTo != "" && r.RelatesTo != id {
-		return nil, fmt.Errorf("client: reply RelatesTo %q does not match request %q", r.RelatesTo, id)
-	}
 	return r, nil
 }
 
@@ -176,36 +189,9 @@ type IdentifyResult struct {
 // the WSMANIDENTIFY: unauthenticated header (Test-WSMan).
 func (c *Client) Identify(ctx context.Context, anonymous bool) (*IdentifyResult, error) {
 	body := `<s:Envelope xmlns:s="` + wsman.NsSOAP + `" xmlns:wsmid="` + wsman.NsIdentity + `"><s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>`
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.OperationTimeout+c.cfg.NetworkDelay)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.Endpoint, bytes.NewBufferString(body))
+	r, err := c.exchange(ctx, []byte(body), c.cfg.OperationTimeout, anonymous)
 	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-	if anonymous {
-		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
-	} else if c.cfg.Username != "" {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("client: %s: %w", c.cfg.Endpoint, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		return nil, ErrUnauthorized
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &HTTPError{Status: resp.StatusCode, Body: string(data[:min(len(data), 512)])}
-	}
-	r, err := wsman.ParseReply(data, resp.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+		return nil, err
 	}
 	info, proto, err := wsman.ParseIdentifyResponse(r)
 	if err != nil {

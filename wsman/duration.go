@@ -11,16 +11,17 @@ import (
 
 var errDuration = errors.New("wsman: invalid xs:duration")
 
-// ParseDuration parses an xs:duration such as "PT60.000S" or "P0DT0H0M0S".
+// ParseDuration parses an xs:duration such as "PT60.000S" or "P0DT0H0M0S"
+// exactly (decimal fractions are not rounded through floating point).
 // Years and months are refused (they have no fixed length); negative
-// durations and values past about 290 years are errors.
+// durations and values that overflow time.Duration are errors.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if len(s) < 2 || len(s) > 64 || s[0] != 'P' {
 		return 0, errDuration
 	}
 	rest := s[1:]
-	var total float64
+	var total int64
 	inTime, any := false, false
 	for len(rest) > 0 {
 		if rest[0] == 'T' {
@@ -41,34 +42,69 @@ func ParseDuration(s string) (time.Duration, error) {
 		if i == 0 || i == len(rest) {
 			return 0, errDuration
 		}
-		v, err := strconv.ParseFloat(rest[:i], 64)
-		if err != nil {
-			return 0, errDuration
-		}
-		unit := rest[i]
+		num, unitCh := rest[:i], rest[i]
 		rest = rest[i+1:]
+		var unit int64
 		switch {
-		case !inTime && unit == 'D':
-			total += v * 86400
-		case inTime && unit == 'H':
-			total += v * 3600
-		case inTime && unit == 'M':
-			total += v * 60
-		case inTime && unit == 'S':
-			total += v
+		case !inTime && unitCh == 'D':
+			unit = int64(24 * time.Hour)
+		case inTime && unitCh == 'H':
+			unit = int64(time.Hour)
+		case inTime && unitCh == 'M':
+			unit = int64(time.Minute)
+		case inTime && unitCh == 'S':
+			unit = int64(time.Second)
 		default:
 			return 0, errDuration
 		}
+		v, err := decimalTimes(num, unit)
+		if err != nil || total > math.MaxInt64-v {
+			return 0, errDuration
+		}
+		total += v
 		any = true
 	}
 	if !any {
 		return 0, errDuration
 	}
-	ns := total * 1e9
-	if ns > math.MaxInt64 {
+	return time.Duration(total), nil
+}
+
+// decimalTimes returns num × unit for a decimal "123" or "123.456".
+// XML Schema allows a fraction only on seconds; to be lenient this
+// parser accepts it on any component. unit is a whole number of seconds.
+func decimalTimes(num string, unit int64) (int64, error) {
+	intPart, frac, _ := strings.Cut(num, ".")
+	if intPart == "" && frac == "" || strings.Contains(frac, ".") {
 		return 0, errDuration
 	}
-	return time.Duration(ns), nil
+	var n int64
+	if intPart != "" {
+		v, err := strconv.ParseInt(intPart, 10, 64)
+		if err != nil || v > math.MaxInt64/unit {
+			return 0, errDuration
+		}
+		n = v * unit
+	}
+	// Nanoseconds of the fraction: at most 9 digits count.
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	if frac != "" {
+		f, err := strconv.ParseInt(frac, 10, 64)
+		if err != nil {
+			return 0, errDuration
+		}
+		for i := len(frac); i < 9; i++ {
+			f *= 10
+		}
+		add := f * (unit / int64(time.Second))
+		if n > math.MaxInt64-add {
+			return 0, errDuration
+		}
+		n += add
+	}
+	return n, nil
 }
 
 // FormatDuration renders d as WinRM does in rsp:IdleTimeOut, "PT7200.000S".

@@ -2,10 +2,10 @@ package wsman
 
 import (
 	"bytes"
-	"crypto/rand"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/psremote/psremote/internal/guid"
 )
 
 // envelopeOpen declares every prefix replies use, as Windows does on
@@ -16,15 +16,7 @@ const envelopeOpen = `<s:Envelope xml:lang="en-US" xmlns:s="` + NsSOAP + `" xmln
 
 // NewUUID returns a random (version 4) UUID in upper case, the form
 // Windows uses for ShellId and CommandId.
-func NewUUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("wsman: no randomness: " + err.Error())
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func NewUUID() string { return guid.New() }
 
 // Response is an encoded reply envelope.
 type Response struct {

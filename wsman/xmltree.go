@@ -1,11 +1,9 @@
 package wsman
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"strings"
 )
@@ -114,104 +112,6 @@ type ParseLimits struct {
 	MaxElements int
 }
 
-// ParseXML parses a UTF-8 XML document into an element tree. DTDs,
-// entity declarations and processing instructions other than the XML
-// declaration are refused; only the five predefined entities and
-// character references are expanded.
-func ParseXML(data []byte, lim ParseLimits) (*Element, error) {
-	if lim.MaxDepth <= 0 {
-		lim.MaxDepth = DefaultMaxDepth
-	}
-	if lim.MaxElements <= 0 {
-		lim.MaxElements = DefaultMaxElements
-	}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = true
-	// The body was already converted to UTF-8; an encoding declaration
-	// naming UTF-16 (or UTF-8 in any spelling) is accepted as such.
-	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
-		switch strings.ToLower(label) {
-		case "utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf16", "us-ascii", "ascii":
-			return in, nil
-		}
-		return nil, fmt.Errorf("unsupported encoding %q", label)
-	}
-	var (
-		root  *Element
-		stack []*Element
-		count int
-		text  [][]byte // character data of each open element
-	)
-	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("wsman: malformed XML: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			count++
-			if count > lim.MaxElements {
-				return nil, fmt.Errorf("%w: more than %d elements", ErrXMLLimit, lim.MaxElements)
-			}
-			if len(stack) >= lim.MaxDepth {
-				return nil, fmt.Errorf("%w: nesting deeper than %d", ErrXMLLimit, lim.MaxDepth)
-			}
-			if len(t.Attr) > maxAttrs {
-				return nil, fmt.Errorf("%w: more than %d attributes", ErrXMLLimit, maxAttrs)
-			}
-			if root != nil && len(stack) == 0 {
-				return nil, errors.New("wsman: malformed XML: more than one root element")
-			}
-			el := &Element{Space: t.Name.Space, Local: t.Name.Local, Attrs: t.Attr}
-			if len(stack) > 0 {
-				p := stack[len(stack)-1]
-				p.Children = append(p.Children, el)
-			} else {
-				root = el
-			}
-			stack = append(stack, el)
-			text = append(text, nil)
-		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, errors.New("wsman: malformed XML: unexpected end element")
-			}
-			el := stack[len(stack)-1]
-			if t.Name.Space != el.Space || t.Name.Local != el.Local {
-				return nil, fmt.Errorf("wsman: malformed XML: element <%s> closed by </%s>", el.Local, t.Name.Local)
-			}
-			el.Text = string(text[len(text)-1])
-			stack = stack[:len(stack)-1]
-			text = text[:len(text)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				text[len(text)-1] = append(text[len(text)-1], t...)
-			} else if len(bytes.Trim(t, " \t\r\n")) > 0 {
-				return nil, errors.New("wsman: malformed XML: text outside the root element")
-			}
-		case xml.Directive:
-			return nil, errors.New("wsman: DTDs and entity declarations are not accepted")
-		case xml.ProcInst:
-			if t.Target != "xml" || root != nil {
-				return nil, fmt.Errorf("wsman: processing instruction %q not accepted", t.Target)
-			}
-		case xml.Comment:
-		}
-	}
-	if root == nil {
-		return nil, errors.New("wsman: malformed XML: no root element")
-	}
-	if len(stack) != 0 {
-		return nil, errors.New("wsman: malformed XML: unexpected end of document")
-	}
-	if err := resolveNamespaces(root, nil); err != nil {
-		return nil, err
-	}
-	return root, nil
-}
-
 // resolveNamespaces replaces prefixes (RawToken leaves them in Space) by
 // namespace URIs, following xmlns declarations in scope.
 func resolveNamespaces(e *Element, scope map[string]string) error {
@@ -226,6 +126,10 @@ func resolveNamespaces(e *Element, scope map[string]string) error {
 				copied = true
 			}
 			if a.Name.Space == "xmlns" {
+				if a.Value == "" {
+					// Namespaces in XML 1.0 forbids undeclaring a prefix.
+					return fmt.Errorf("wsman: malformed XML: empty namespace for prefix %q", a.Name.Local)
+				}
 				local[a.Name.Local] = a.Value
 			} else {
 				local[""] = a.Value

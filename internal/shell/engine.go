@@ -2,7 +2,6 @@ package shell
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/psremote/psremote/internal/guid"
 	"github.com/psremote/psremote/internal/identity"
 	"github.com/psremote/psremote/internal/proc"
 )
@@ -401,15 +401,7 @@ func (e *Engine) Close(ctx context.Context) error {
 }
 
 // newID returns an upper-case random GUID.
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("shell: no randomness: " + err.Error())
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newID() string { return guid.New() }
 
 // validID accepts client-chosen ids: GUID-like strings of at most 64
 // characters.

@@ -1,0 +1,456 @@
+package wsman
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file is psremote's own XML scanner. encoding/xml reads a byte at
+// a time and allocates per token (about 75 MB/s here), which made XML the
+// largest cost of a WinRM request and capped Receive throughput; WS-Man
+// needs only a small, strict subset of XML. The scanner accepts a subset
+// of what encoding/xml accepts in strict mode and builds the same tree:
+// FuzzParseXMLDifferential checks both properties against parseXMLStd.
+
+var errMalformed = errors.New("wsman: malformed XML")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
+}
+
+type scanner struct {
+	data []byte
+	pos  int
+	lim  ParseLimits
+}
+
+// ParseXML parses a UTF-8 XML document into an element tree. DTDs,
+// entity declarations and processing instructions other than the XML
+// declaration are refused; only the five predefined entities and
+// character references are expanded; line ends become LF as XML requires.
+func ParseXML(data []byte, lim ParseLimits) (*Element, error) {
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = DefaultMaxDepth
+	}
+	if lim.MaxElements <= 0 {
+		lim.MaxElements = DefaultMaxElements
+	}
+	s := &scanner{data: data, lim: lim}
+	root, err := s.document()
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveNamespaces(root, nil); err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+func (s *scanner) document() (*Element, error) {
+	if bytes.HasPrefix(s.data, []byte("<?xml")) && len(s.data) > 5 && isSpace(s.data[5]) {
+		if err := s.xmlDecl(); err != nil {
+			return nil, err
+		}
+	}
+	var (
+		root  *Element
+		stack []*Element
+		text  [][]byte // character data of each open element
+		count int
+	)
+	for s.pos < len(s.data) {
+		i := bytes.IndexByte(s.data[s.pos:], '<')
+		end := len(s.data)
+		if i >= 0 {
+			end = s.pos + i
+		}
+		if end > s.pos {
+			chunk := s.data[s.pos:end]
+			if len(stack) == 0 {
+				if !allSpace(chunk) {
+					return nil, malformed("text outside the root element")
+				}
+			} else {
+				var err error
+				if text[len(text)-1], err = appendText(text[len(text)-1], chunk); err != nil {
+					return nil, err
+				}
+			}
+			s.pos = end
+		}
+		if s.pos >= len(s.data) {
+			break
+		}
+		rest := s.data[s.pos:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			j := bytes.Index(rest[4:], []byte("-->"))
+			if j < 0 {
+				return nil, malformed("unterminated comment")
+			}
+			if err := checkChars(rest[4 : 4+j]); err != nil {
+				return nil, err
+			}
+			s.pos += 4 + j + 3
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			if len(stack) == 0 {
+				return nil, malformed("CDATA outside the root element")
+			}
+			j := bytes.Index(rest[9:], []byte("]]>"))
+			if j < 0 {
+				return nil, malformed("unterminated CDATA section")
+			}
+			raw := rest[9 : 9+j]
+			if err := checkChars(raw); err != nil {
+				return nil, err
+			}
+			text[len(text)-1] = appendNewlines(text[len(text)-1], raw)
+			s.pos += 9 + j + 3
+		case bytes.HasPrefix(rest, []byte("<!")):
+			return nil, errors.New("wsman: DTDs and entity declarations are not accepted")
+		case bytes.HasPrefix(rest, []byte("<?")):
+			return nil, errors.New("wsman: processing instructions are not accepted")
+		case bytes.HasPrefix(rest, []byte("</")):
+			if len(stack) == 0 {
+				return nil, malformed("unexpected end element")
+			}
+			s.pos += 2
+			prefix, local, err := s.name()
+			if err != nil {
+				return nil, err
+			}
+			s.skipSpace()
+			if !s.consume('>') {
+				return nil, malformed("end element </%s> not closed by >", local)
+			}
+			el := stack[len(stack)-1]
+			if prefix != el.Space || local != el.Local {
+				return nil, malformed("element <%s> closed by </%s>", el.Local, local)
+			}
+			el.Text = string(text[len(text)-1])
+			stack = stack[:len(stack)-1]
+			text = text[:len(text)-1]
+		default:
+			count++
+			if count > s.lim.MaxElements {
+				return nil, fmt.Errorf("%w: more than %d elements", ErrXMLLimit, s.lim.MaxElements)
+			}
+			if len(stack) >= s.lim.MaxDepth {
+				return nil, fmt.Errorf("%w: nesting deeper than %d", ErrXMLLimit, s.lim.MaxDepth)
+			}
+			if root != nil && len(stack) == 0 {
+				return nil, malformed("more than one root element")
+			}
+			s.pos++
+			el, selfClosing, err := s.startTag()
+			if err != nil {
+				return nil, err
+			}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.Children = append(p.Children, el)
+			} else {
+				root = el
+			}
+			if !selfClosing {
+				stack = append(stack, el)
+				text = append(text, nil)
+			}
+		}
+	}
+	if root == nil {
+		return nil, malformed("no root element")
+	}
+	if len(stack) != 0 {
+		return nil, malformed("unexpected end of document")
+	}
+	return root, nil
+}
+
+// xmlDecl checks `<?xml version="1.0" encoding="..." standalone="..."?>`.
+// The body is already UTF-8; a declared UTF-16 is accepted as such.
+func (s *scanner) xmlDecl() error {
+	end := bytes.Index(s.data, []byte("?>"))
+	if end < 0 {
+		return malformed("unterminated XML declaration")
+	}
+	decl := string(s.data[5:end])
+	s.pos = end + 2
+	if v, ok := declParam(decl, "version"); !ok || v != "1.0" {
+		return malformed("XML declaration must say version=\"1.0\"")
+	}
+	if v, ok := declParam(decl, "encoding"); ok {
+		switch strings.ToLower(v) {
+		case "utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "utf16", "us-ascii", "ascii":
+		default:
+			return fmt.Errorf("wsman: unsupported encoding %q", v)
+		}
+	}
+	return nil
+}
+
+// declParam finds a pseudo-attribute of the XML declaration.
+func declParam(decl, name string) (string, bool) {
+	i := strings.Index(decl, name)
+	if i < 0 {
+		return "", false
+	}
+	v := strings.TrimLeft(decl[i+len(name):], " \t\r\n")
+	if !strings.HasPrefix(v, "=") {
+		return "", false
+	}
+	v = strings.TrimLeft(v[1:], " \t\r\n")
+	if v == "" || (v[0] != '"' && v[0] != '\'') {
+		return "", false
+	}
+	q := strings.IndexByte(v[1:], v[0])
+	if q < 0 {
+		return "", false
+	}
+	return v[1 : 1+q], true
+}
+
+// startTag reads a start tag after '<': name, attributes, '>' or '/>'.
+func (s *scanner) startTag() (*Element, bool, error) {
+	prefix, local, err := s.name()
+	if err != nil {
+		return nil, false, err
+	}
+	el := &Element{Space: prefix, Local: local}
+	for {
+		hadSpace := s.skipSpace()
+		if s.pos >= len(s.data) {
+			return nil, false, malformed("unexpected end of document in <%s>", local)
+		}
+		switch s.data[s.pos] {
+		case '>':
+			s.pos++
+			return el, false, nil
+		case '/':
+			s.pos++
+			if !s.consume('>') {
+				return nil, false, malformed("expected /> in <%s>", local)
+			}
+			return el, true, nil
+		}
+		if !hadSpace {
+			return nil, false, malformed("attributes of <%s> must be separated by space", local)
+		}
+		if len(el.Attrs) >= maxAttrs {
+			return nil, false, fmt.Errorf("%w: more than %d attributes", ErrXMLLimit, maxAttrs)
+		}
+		ap, al, err := s.name()
+		if err != nil {
+			return nil, false, err
+		}
+		s.skipSpace()
+		if !s.consume('=') {
+			return nil, false, malformed("attribute %s without value", al)
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) || (s.data[s.pos] != '"' && s.data[s.pos] != '\'') {
+			return nil, false, malformed("attribute %s value not quoted", al)
+		}
+		q := s.data[s.pos]
+		s.pos++
+		j := bytes.IndexByte(s.data[s.pos:], q)
+		if j < 0 {
+			return nil, false, malformed("unterminated attribute value")
+		}
+		raw := s.data[s.pos : s.pos+j]
+		if bytes.IndexByte(raw, '<') >= 0 {
+			return nil, false, malformed("< in attribute value")
+		}
+		val, err := appendText(nil, raw)
+		if err != nil {
+			return nil, false, err
+		}
+		s.pos += j + 1
+		for _, a := range el.Attrs {
+			if a.Name.Space == ap && a.Name.Local == al {
+				return nil, false, malformed("duplicate attribute %s", al)
+			}
+		}
+		el.Attrs = append(el.Attrs, xml.Attr{Name: xml.Name{Space: ap, Local: al}, Value: string(val)})
+	}
+}
+
+// name reads a (possibly prefixed) XML name, split at its first colon as
+// encoding/xml does.
+func (s *scanner) name() (prefix, local string, err error) {
+	start := s.pos
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if c < utf8.RuneSelf {
+			if !isNameByte(c) {
+				break
+			}
+			s.pos++
+			continue
+		}
+		r, w := utf8.DecodeRune(s.data[s.pos:])
+		if r == utf8.RuneError || !isNameRune(r) {
+			break
+		}
+		s.pos += w
+	}
+	n := string(s.data[start:s.pos])
+	if n == "" {
+		return "", "", malformed("expected a name at offset %d", start)
+	}
+	if i := strings.IndexByte(n, ':'); i >= 1 && i < len(n)-1 {
+		prefix, local = n[:i], n[i+1:]
+	} else {
+		local = n
+	}
+	// Both parts must start like an XML name (Namespaces in XML, NCName).
+	for _, part := range []string{prefix, local} {
+		if part == "" {
+			continue
+		}
+		if c := part[0]; c == '-' || c == '.' || c >= '0' && c <= '9' {
+			return "", "", malformed("invalid name %q", n)
+		}
+	}
+	return prefix, local, nil
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':' || c == '-' || c == '.'
+}
+
+// isNameRune accepts the non-ASCII name characters of XML 1.0 (fifth
+// edition) production [4a], restricted to letters and digits.
+func isNameRune(r rune) bool {
+	return r == 0xB7 || r >= 0xC0 && r <= 0x37D && r != 0xD7 && r != 0xF7 || r >= 0x37F && r <= 0x1FFF ||
+		r >= 0x200C && r <= 0x200D || r >= 0x2070 && r <= 0x218F || r >= 0x2C00 && r <= 0x2FEF ||
+		r >= 0x3001 && r <= 0xD7FF || r >= 0xF900 && r <= 0xFDCF || r >= 0xFDF0 && r <= 0xFFFD || r >= 0x10000 && r <= 0xEFFFF
+}
+
+func (s *scanner) skipSpace() bool {
+	start := s.pos
+	for s.pos < len(s.data) && isSpace(s.data[s.pos]) {
+		s.pos++
+	}
+	return s.pos > start
+}
+
+func (s *scanner) consume(c byte) bool {
+	if s.pos < len(s.data) && s.data[s.pos] == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func allSpace(b []byte) bool {
+	for _, c := range b {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkChars rejects characters XML does not allow: controls other than
+// TAB, LF and CR, U+FFFE, U+FFFF, and invalid UTF-8.
+func checkChars(b []byte) error {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return malformed("illegal character code U+%04X", c)
+			}
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && w == 1 || !isXMLChar(r) {
+			return malformed("illegal character code U+%04X", r)
+		}
+		i += w
+	}
+	return nil
+}
+
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// appendText decodes character data (entities, character references,
+// line ends) onto dst.
+func appendText(dst, raw []byte) ([]byte, error) {
+	if err := checkChars(raw); err != nil {
+		return nil, err
+	}
+	for {
+		i := bytes.IndexByte(raw, '&')
+		if i < 0 {
+			if bytes.Contains(raw, []byte("]]>")) {
+				return nil, malformed("]]> in character data")
+			}
+			return appendNewlines(dst, raw), nil
+		}
+		if bytes.Contains(raw[:i], []byte("]]>")) {
+			return nil, malformed("]]> in character data")
+		}
+		dst = appendNewlines(dst, raw[:i])
+		raw = raw[i+1:]
+		j := bytes.IndexByte(raw, ';')
+		if j <= 0 || j > 16 {
+			return nil, malformed("invalid character entity")
+		}
+		ent := string(raw[:j])
+		raw = raw[j+1:]
+		switch ent {
+		case "lt":
+			dst = append(dst, '<')
+		case "gt":
+			dst = append(dst, '>')
+		case "amp":
+			dst = append(dst, '&')
+		case "apos":
+			dst = append(dst, '\'')
+		case "quot":
+			dst = append(dst, '"')
+		default:
+			if ent[0] != '#' {
+				return nil, malformed("invalid character entity &%s;", ent)
+			}
+			var n uint64
+			var err error
+			if len(ent) > 2 && ent[1] == 'x' {
+				n, err = strconv.ParseUint(ent[2:], 16, 32)
+			} else {
+				n, err = strconv.ParseUint(ent[1:], 10, 32)
+			}
+			if err != nil || !isXMLChar(rune(n)) || strings.ContainsAny(ent[1:2], "+-") {
+				return nil, malformed("invalid character entity &%s;", ent)
+			}
+			dst = utf8.AppendRune(dst, rune(n))
+		}
+	}
+}
+
+// appendNewlines appends b with CRLF and lone CR turned into LF.
+func appendNewlines(dst, b []byte) []byte {
+	for {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 {
+			return append(dst, b...)
+		}
+		dst = append(dst, b[:i]...)
+		dst = append(dst, '\n')
+		b = b[i+1:]
+		if len(b) > 0 && b[0] == '\n' {
+			b = b[1:]
+		}
+	}
+}
