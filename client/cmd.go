@@ -152,14 +152,12 @@ func (c *Cmd) send(ctx context.Context, data []byte, end bool) error {
 // polls again.
 func (c *Cmd) receive(ctx context.Context) {
 	defer close(c.done)
-	err := c.receiveLoop(ctx)
+	c.err = c.receiveLoop(ctx)
 	c.cancel() // stops the stdin pump
 	// Release the command on the server whatever happened; Windows needs
-	// terminate after Done (winrm-protocol.md 4.5).
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	_ = c.shell.signal(tctx, c.id, wsman.SignalTerminate)
-	c.err = err
+	// terminate after Done (winrm-protocol.md 4.5). It is sent in the
+	// background: the result is known already, and Shell.Close waits for it.
+	c.shell.terminateAsync(context.WithoutCancel(ctx), c.id)
 }
 
 func (c *Cmd) receiveLoop(ctx context.Context) error {

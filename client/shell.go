@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/psremote/psremote/wsman"
@@ -24,10 +25,25 @@ type ShellOptions struct {
 	NoProfile bool
 }
 
-// Shell is a remote WinRS command shell. Close deletes it.
+// Shell is a remote WinRS command shell. Close deletes it. A Shell is
+// safe for concurrent use by several commands.
 type Shell struct {
 	c  *Client
 	ID string
+
+	cleanup sync.WaitGroup // terminate signals still in flight
+}
+
+// terminateAsync releases a finished command on the server without
+// making the caller wait; Close waits for it.
+func (s *Shell) terminateAsync(ctx context.Context, cid string) {
+	s.cleanup.Add(1)
+	go func() {
+		defer s.cleanup.Done()
+		tctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+		defer cancel()
+		_ = s.signal(tctx, cid, wsman.SignalTerminate)
+	}()
 }
 
 // CreateShell opens a command shell.
@@ -83,6 +99,12 @@ func (s *Shell) header(action string) wsman.RequestHeader {
 // Close deletes the shell and every process in it. A shell the server
 // no longer knows counts as closed.
 func (s *Shell) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.cleanup.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 	_, err := s.c.call(ctx, s.header(wsman.ActionDelete), nil)
 	var f *wsman.Fault
 	if errors.As(err, &f) && f.WSManCode == wsman.ErrCodeUnexpectedSelectors {

@@ -49,8 +49,15 @@ func LoginEnv(u identity.User, extra [][2]string) []string {
 	return env
 }
 
-// lookPath finds name in the PATH of env.
-func lookPath(name string, env []string) (string, error) {
+// LookPath finds an executable: a name containing a slash is checked as
+// it is, any other name is searched in the PATH of env.
+func LookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return name, nil
+		}
+		return "", fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
 	path := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {

@@ -123,15 +123,24 @@ func (p *Process) Signal(sig syscall.Signal) error {
 // Kill ends the whole process group with SIGKILL.
 func (p *Process) Kill() { _ = p.Signal(syscall.SIGKILL) }
 
+// Check reports whether the host may start processes as u: u must be
+// valid, and a non-root host can only run processes as itself.
+func (h *Host) Check(u identity.User) error {
+	if !u.Valid() {
+		return ErrInvalidIdentity
+	}
+	if !h.root && u.UID != h.self.UID {
+		return ErrIdentityMismatch
+	}
+	return nil
+}
+
 // Start starts a process. The returned process's group is killed if ctx
 // is cancelled before the process has started (not after: the caller owns
 // it from then on).
 func (h *Host) Start(ctx context.Context, spec Spec) (*Process, error) {
-	if !spec.User.Valid() {
-		return nil, ErrInvalidIdentity
-	}
-	if !h.root && spec.User.UID != h.self.UID {
-		return nil, ErrIdentityMismatch
+	if err := h.Check(spec.User); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -141,23 +150,26 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Process, error) {
 	}
 	path := spec.Path
 	if !containsSlash(path) {
-		lp, err := lookPath(path, spec.Env)
+		lp, err := LookPath(path, spec.Env)
 		if err != nil {
 			return nil, err
 		}
 		path = lp
 	}
 
-	inR, inW, err := os.Pipe()
+	// The child's ends stay blocking and out of the runtime poller; only
+	// psremote's ends are made non-blocking (so reads and writes honour
+	// deadlines). This saves an epoll registration and removal per end.
+	inR, inW, err := pipe(false)
 	if err != nil {
 		return nil, fmt.Errorf("proc: stdin pipe: %w", err)
 	}
-	outR, outW, err := os.Pipe()
+	outR, outW, err := pipe(true)
 	if err != nil {
 		closeAll(inR, inW)
 		return nil, fmt.Errorf("proc: stdout pipe: %w", err)
 	}
-	errR, errW, err := os.Pipe()
+	errR, errW, err := pipe(true)
 	if err != nil {
 		closeAll(inR, inW, outR, outW)
 		return nil, fmt.Errorf("proc: stderr pipe: %w", err)
@@ -252,6 +264,25 @@ func (h *Host) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("proc: waiting for children: %w", ctx.Err())
 	}
+}
+
+// pipe returns a close-on-exec pipe. When parentReads is true the read
+// end belongs to psremote and is non-blocking, otherwise the write end.
+func pipe(parentReads bool) (r, w *os.File, err error) {
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
+		return nil, nil, err
+	}
+	mine := fds[1]
+	if parentReads {
+		mine = fds[0]
+	}
+	if err := syscall.SetNonblock(mine, true); err != nil {
+		syscall.Close(fds[0])
+		syscall.Close(fds[1])
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1"), nil
 }
 
 func closeAll(fs ...*os.File) {

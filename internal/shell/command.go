@@ -98,7 +98,8 @@ type command struct {
 	inRead     [2]bool // a reader is blocked in read(2)
 	recvGen    uint64
 	recvCancel context.CancelFunc
-	stdinMu    sync.Mutex // serialises Send
+	stdinMu    sync.Mutex    // serialises Send
+	started    chan struct{} // closed once the start attempt is over; p is set then if it succeeded
 }
 
 func (c *command) notifyLocked() {
@@ -106,7 +107,14 @@ func (c *command) notifyLocked() {
 	c.changed = make(chan struct{})
 }
 
-// Command starts a command in one of owner's shells.
+// Command starts a command in one of owner's shells. Everything that can
+// be checked beforehand (identity, working directory, the program for a
+// direct exec) is checked before the reply; the process itself is then
+// started by an engine-owned goroutine, so the fork and exec overlap the
+// reply's trip to the client and the client's first Receive. A start
+// that still fails (which needs, for example, a program that disappeared
+// in between) finishes the command with exit code 127 and the reason on
+// stderr, as a shell reports a command it cannot run.
 func (e *Engine) Command(ctx context.Context, owner Owner, shellID string, spec CommandSpec) (string, error) {
 	s, release, err := e.acquire(owner, shellID)
 	if err != nil {
@@ -114,13 +122,16 @@ func (e *Engine) Command(ctx context.Context, owner Owner, shellID string, spec 
 	}
 	defer release()
 
+	env := proc.LoginEnv(owner.RunAs, s.opts.Environment)
 	var argv []string
 	path := ""
 	if spec.SkipCmdShell {
 		if spec.Command == "" {
 			return "", &InvalidError{Code: 87, Msg: "the command is empty"}
 		}
-		path = spec.Command
+		if path, err = proc.LookPath(spec.Command, env); err != nil {
+			return "", &InvalidError{Code: 2, Msg: "The system cannot find the file specified. ", Err: err}
+		}
 		argv = append([]string{spec.Command}, spec.Arguments...)
 	} else {
 		line := strings.Join(append([]string{spec.Command}, spec.Arguments...), " ")
@@ -133,6 +144,11 @@ func (e *Engine) Command(ctx context.Context, owner Owner, shellID string, spec 
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			dir = "/"
 		}
+	} else if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", &InvalidError{Code: 267, Msg: "The directory name is invalid. ", Err: proc.ErrBadDirectory}
+	}
+	if err := e.host.Check(owner.RunAs); err != nil {
+		return "", fmt.Errorf("shell: command: %w", err)
 	}
 	id := strings.ToUpper(spec.CommandID)
 	if id != "" && !validID(id) {
@@ -143,13 +159,18 @@ func (e *Engine) Command(ctx context.Context, owner Owner, shellID string, spec 
 	}
 
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return "", ErrClosed
+	}
 	if err := e.takeOpLocked(owner.Principal); err != nil {
 		e.mu.Unlock()
 		return "", err
 	}
+	e.wg.Add(1) // the starter goroutine; under e.mu so Close cannot miss it
 	e.mu.Unlock()
 	c := &command{id: id, shell: s, eng: e, owner: owner.Principal, opHeld: true,
-		changed: make(chan struct{}), space: make(chan struct{})}
+		changed: make(chan struct{}), space: make(chan struct{}), started: make(chan struct{})}
 	for _, n := range s.opts.OutputStreams {
 		for i, sn := range streamNames {
 			if n == sn {
@@ -159,38 +180,51 @@ func (e *Engine) Command(ctx context.Context, owner Owner, shellID string, spec 
 	}
 
 	s.mu.Lock()
-	if s.deleted {
+	if s.deleted || s.commands[id] != nil {
+		exists := !s.deleted
 		s.mu.Unlock()
+		e.wg.Done()
 		c.releaseOp()
+		if exists {
+			return "", ErrExists
+		}
 		return "", ErrShellNotFound
 	}
-	if _, dup := s.commands[id]; dup {
-		s.mu.Unlock()
-		c.releaseOp()
-		return "", ErrExists
-	}
-	p, err := e.host.Start(ctx, proc.Spec{User: owner.RunAs, Path: path, Args: argv,
-		Env: proc.LoginEnv(owner.RunAs, s.opts.Environment), Dir: dir})
-	if err != nil {
-		s.mu.Unlock()
-		c.releaseOp()
-		switch {
-		case errors.Is(err, proc.ErrBadDirectory):
-			return "", &InvalidError{Code: 267, Msg: "The directory name is invalid. ", Err: err}
-		case errors.Is(err, proc.ErrNotFound):
-			return "", &InvalidError{Code: 2, Msg: "The system cannot find the file specified. ", Err: err}
-		}
-		return "", fmt.Errorf("shell: command: %w", err)
-	}
-	c.p = p
 	s.commands[id] = c
 	s.mu.Unlock()
 
-	e.wg.Add(3)
+	go c.start(proc.Spec{User: owner.RunAs, Path: path, Args: argv, Env: env, Dir: dir})
+	return id, nil
+}
+
+// start starts the process and the goroutines that serve it.
+func (c *command) start(spec proc.Spec) {
+	defer c.eng.wg.Done()
+	p, err := c.eng.host.Start(context.Background(), spec)
+	c.mu.Lock()
+	defer close(c.started)
+	if err != nil {
+		o := &c.out[stderr]
+		if o.want {
+			o.buf = append(o.buf, fmt.Sprintf("psremote: cannot run %s: %v\n", spec.Path, err)...)
+		}
+		c.out[stdout].eof, c.out[stderr].eof = true, true
+		c.exited, c.exitCode = true, 127
+		c.notifyLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.p = p
+	aborted := c.aborted
+	c.eng.wg.Add(3)
+	c.mu.Unlock()
 	go c.read(stdout, p.Stdout)
 	go c.read(stderr, p.Stderr)
 	go c.wait()
-	return id, nil
+	if aborted {
+		// Terminated or deleted while starting.
+		c.killProcess()
+	}
 }
 
 // read copies one output pipe into its bounded buffer. When the buffer is
@@ -318,16 +352,23 @@ func (c *command) abort() {
 	c.notifyLocked()
 	close(c.space)
 	c.space = make(chan struct{})
+	p := c.p
 	c.mu.Unlock()
-	if c.p != nil {
-		c.p.Kill()
-		c.p.Stdin.Close()
-		// Unblock readers waiting for pipe data from descendants that
-		// escaped the process group.
-		c.p.Stdout.SetReadDeadline(time.Now())
-		c.p.Stderr.SetReadDeadline(time.Now())
+	if p != nil {
+		c.killProcess()
 	}
+	// Otherwise start sees aborted and kills the process it started.
 	c.releaseOp()
+}
+
+// killProcess ends the process group and unblocks the readers.
+func (c *command) killProcess() {
+	c.p.Kill()
+	c.p.Stdin.Close()
+	// Unblock readers waiting for pipe data from descendants that escaped
+	// the process group.
+	c.p.Stdout.SetReadDeadline(time.Now())
+	c.p.Stderr.SetReadDeadline(time.Now())
 }
 
 // lookup finds a command of s, or the only command when id is empty.
@@ -371,10 +412,15 @@ func (e *Engine) Send(ctx context.Context, owner Owner, shellID, commandID, stre
 	if err != nil {
 		return err
 	}
+	select {
+	case <-c.started:
+	case <-ctx.Done():
+		return ErrTimedOut
+	}
 	c.stdinMu.Lock()
 	defer c.stdinMu.Unlock()
 	c.mu.Lock()
-	closed := c.stdinDone || c.exited || c.aborted
+	closed := c.p == nil || c.stdinDone || c.exited || c.aborted
 	c.mu.Unlock()
 	if closed {
 		return nil
@@ -605,17 +651,23 @@ func (e *Engine) SignalCommand(ctx context.Context, owner Owner, shellID, comman
 			s.mu.Unlock()
 			c.abort()
 		case SignalCtrlC:
-			c.signal(syscall.SIGINT)
+			c.signal(ctx, syscall.SIGINT)
 		case SignalCtrlBreak:
-			c.signal(syscall.SIGTERM)
+			c.signal(ctx, syscall.SIGTERM)
 		}
 	}
 	return nil
 }
 
-func (c *command) signal(sig syscall.Signal) {
+// signal delivers sig to the command's process group, once started.
+func (c *command) signal(ctx context.Context, sig syscall.Signal) {
+	select {
+	case <-c.started:
+	case <-ctx.Done():
+		return
+	}
 	c.mu.Lock()
-	live := !c.exited && !c.aborted
+	live := c.p != nil && !c.exited && !c.aborted
 	c.mu.Unlock()
 	if live {
 		_ = c.p.Signal(sig)
