@@ -130,7 +130,7 @@ func decodeFault(f *Element) *Fault {
 	if v := code.Child(NsSOAP, "Subcode").Child(NsSOAP, "Value").TrimText(); v != "" {
 		out.Subcode = Subcode{Local: stripPrefix(v)}
 	}
-	out.Reason = f.Child(NsSOAP, "Reason").Child(NsSOAP, "Text").Text
+	out.Reason = f.Child(NsSOAP, "Reason").Child(NsSOAP, "Text").RawText()
 	detail := f.Child(NsSOAP, "Detail")
 	if fd := detail.Child(NsWSMan, "FaultDetail"); fd != nil {
 		out.Detail = fd.TrimText()
@@ -141,9 +141,9 @@ func decodeFault(f *Element) *Fault {
 			out.WSManCode = uint32(n)
 		}
 		msg := wf.Child(NsFault, "Message")
-		out.Message = msg.Text
+		out.Message = msg.RawText()
 		if pf := msg.Child(NsFault, "ProviderFault"); pf != nil && strings.TrimSpace(out.Message) == "" {
-			out.Message = pf.Text
+			out.Message = pf.RawText()
 		}
 	}
 	if strings.TrimSpace(out.Message) == "" {

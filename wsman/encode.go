@@ -126,7 +126,10 @@ func escape(buf *bytes.Buffer, s string, attr bool) {
 			rep = "&amp;"
 		case c == '"' && attr:
 			rep = "&quot;"
-		case c == '\t' || c == '\n' || c == '\r':
+		case c == '\r':
+			// A literal CR would come back as LF (XML end-of-line handling).
+			rep = "&#xD;"
+		case c == '\t' || c == '\n':
 			if attr {
 				rep = "&#x" + strconv.FormatInt(int64(c), 16) + ";"
 			}

@@ -301,9 +301,9 @@ func WriteReceiveResponse(b *bytes.Buffer, streams []StreamData, state *CommandS
 		if len(s.Data) > 0 {
 			n := base64.StdEncoding.EncodedLen(len(s.Data))
 			b.Grow(n)
-			start := b.Len()
-			b.Write(make([]byte, n))
-			base64.StdEncoding.Encode(b.Bytes()[start:], s.Data)
+			dst := b.AvailableBuffer()[:n]
+			base64.StdEncoding.Encode(dst, s.Data)
+			b.Write(dst)
 		}
 		b.WriteString(`</rsp:Stream>`)
 	}

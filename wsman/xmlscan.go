@@ -93,7 +93,11 @@ func (s *scanner) document() (*Element, error) {
 			if j < 0 {
 				return nil, malformed("unterminated comment")
 			}
-			if err := checkChars(rest[4 : 4+j]); err != nil {
+			body := rest[4 : 4+j]
+			if bytes.Contains(body, []byte("--")) || bytes.HasSuffix(body, []byte("-")) {
+				return nil, malformed("-- inside a comment")
+			}
+			if err := checkChars(body); err != nil {
 				return nil, err
 			}
 			s.pos += 4 + j + 3
@@ -281,23 +285,13 @@ func (s *scanner) startTag() (*Element, bool, error) {
 }
 
 // name reads a (possibly prefixed) XML name, split at its first colon as
-// encoding/xml does.
+// encoding/xml does. Only ASCII names are accepted: every WS-Management,
+// WinRS and PSRP element and attribute name is ASCII, and the restriction
+// keeps the scanner a strict subset of encoding/xml.
 func (s *scanner) name() (prefix, local string, err error) {
 	start := s.pos
-	for s.pos < len(s.data) {
-		c := s.data[s.pos]
-		if c < utf8.RuneSelf {
-			if !isNameByte(c) {
-				break
-			}
-			s.pos++
-			continue
-		}
-		r, w := utf8.DecodeRune(s.data[s.pos:])
-		if r == utf8.RuneError || !isNameRune(r) {
-			break
-		}
-		s.pos += w
+	for s.pos < len(s.data) && isNameByte(s.data[s.pos]) {
+		s.pos++
 	}
 	n := string(s.data[start:s.pos])
 	if n == "" {
@@ -322,14 +316,6 @@ func (s *scanner) name() (prefix, local string, err error) {
 
 func isNameByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ':' || c == '-' || c == '.'
-}
-
-// isNameRune accepts the non-ASCII name characters of XML 1.0 (fifth
-// edition) production [4a], restricted to letters and digits.
-func isNameRune(r rune) bool {
-	return r == 0xB7 || r >= 0xC0 && r <= 0x37D && r != 0xD7 && r != 0xF7 || r >= 0x37F && r <= 0x1FFF ||
-		r >= 0x200C && r <= 0x200D || r >= 0x2070 && r <= 0x218F || r >= 0x2C00 && r <= 0x2FEF ||
-		r >= 0x3001 && r <= 0xD7FF || r >= 0xF900 && r <= 0xFDCF || r >= 0xFDF0 && r <= 0xFFFD || r >= 0x10000 && r <= 0xEFFFF
 }
 
 func (s *scanner) skipSpace() bool {

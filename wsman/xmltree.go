@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 )
 
@@ -93,6 +92,14 @@ func (e *Element) ChildrenNamed(space, local string) []*Element {
 	return out
 }
 
+// RawText returns Text, or "" for a nil element.
+func (e *Element) RawText() string {
+	if e == nil {
+		return ""
+	}
+	return e.Text
+}
+
 // TrimText returns Text without surrounding XML whitespace.
 func (e *Element) TrimText() string {
 	if e == nil {
@@ -112,72 +119,83 @@ type ParseLimits struct {
 	MaxElements int
 }
 
-// resolveNamespaces replaces prefixes (RawToken leaves them in Space) by
-// namespace URIs, following xmlns declarations in scope.
-func resolveNamespaces(e *Element, scope map[string]string) error {
-	local, copied := scope, false
-	for _, a := range e.Attrs {
-		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-			if !copied {
-				local = maps.Clone(scope)
-				if local == nil {
-					local = make(map[string]string, 4)
-				}
-				copied = true
-			}
-			if a.Name.Space == "xmlns" {
-				if a.Value == "" {
-					// Namespaces in XML 1.0 forbids undeclaring a prefix.
-					return fmt.Errorf("wsman: malformed XML: empty namespace for prefix %q", a.Name.Local)
-				}
-				local[a.Name.Local] = a.Value
-			} else {
-				local[""] = a.Value
-			}
-		}
+// nsScope maps prefixes to namespace URIs. Each prefix has a stack of
+// bindings, so entering and leaving an element costs only its own
+// declarations (copying the whole map per element made hostile documents
+// quadratic).
+type nsScope map[string][]string
+
+func (sc nsScope) lookup(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return nsXML, true
 	}
-	ns, ok := lookupNS(local, e.Space)
+	if b := sc[prefix]; len(b) > 0 {
+		return b[len(b)-1], true
+	}
+	if prefix == "" {
+		return "", true
+	}
+	return "", false
+}
+
+func isXMLNS(a xml.Attr) bool {
+	return a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
+}
+
+// resolveNamespaces replaces prefixes (left in Space by the scanner) by
+// namespace URIs, following the xmlns declarations in scope.
+func resolveNamespaces(root *Element, _ map[string]string) error {
+	return resolveIn(root, nsScope{})
+}
+
+func resolveIn(e *Element, sc nsScope) error {
+	var pushed []string
+	defer func() {
+		for _, p := range pushed {
+			sc[p] = sc[p][:len(sc[p])-1]
+		}
+	}()
+	for _, a := range e.Attrs {
+		if !isXMLNS(a) {
+			continue
+		}
+		prefix := ""
+		if a.Name.Space == "xmlns" {
+			if a.Value == "" {
+				// Namespaces in XML 1.0 forbids undeclaring a prefix.
+				return fmt.Errorf("wsman: malformed XML: empty namespace for prefix %q", a.Name.Local)
+			}
+			prefix = a.Name.Local
+		}
+		sc[prefix] = append(sc[prefix], a.Value)
+		pushed = append(pushed, prefix)
+	}
+	ns, ok := sc.lookup(e.Space)
 	if !ok {
 		return fmt.Errorf("wsman: malformed XML: undeclared namespace prefix %q", e.Space)
 	}
 	e.Space = ns
 	attrs := e.Attrs[:0]
 	for _, a := range e.Attrs {
-		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+		if isXMLNS(a) {
 			continue
 		}
 		if a.Name.Space != "" {
-			switch a.Name.Space {
-			case "xml":
-				a.Name.Space = nsXML
-			default:
-				uri, ok := local[a.Name.Space]
-				if !ok {
-					return fmt.Errorf("wsman: malformed XML: undeclared namespace prefix %q", a.Name.Space)
-				}
-				a.Name.Space = uri
+			uri, ok := sc.lookup(a.Name.Space)
+			if !ok {
+				return fmt.Errorf("wsman: malformed XML: undeclared namespace prefix %q", a.Name.Space)
 			}
+			a.Name.Space = uri
 		}
 		attrs = append(attrs, a)
 	}
 	e.Attrs = attrs
 	for _, c := range e.Children {
-		if err := resolveNamespaces(c, local); err != nil {
+		if err := resolveIn(c, sc); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func lookupNS(scope map[string]string, prefix string) (string, bool) {
-	if prefix == "xml" {
-		return nsXML, true
-	}
-	uri, ok := scope[prefix]
-	if !ok && prefix == "" {
-		return "", true
-	}
-	return uri, ok
 }
 
 const nsXML = "http://www.w3.org/XML/1998/namespace"
