@@ -62,6 +62,9 @@ type Cmd struct {
 	err      error         // valid after done
 	exitCode int           // valid after done
 	cancel   context.CancelFunc
+	// stdinClosed records that the remote stdin of a command without
+	// Stdin was closed; owned by the receive goroutine.
+	stdinClosed bool
 }
 
 // Command returns a command to run in the shell.
@@ -104,10 +107,18 @@ func (c *Cmd) Start(ctx context.Context) error {
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.done = make(chan struct{})
-	go c.pumpStdin(ctx)
+	if c.Stdin != nil {
+		go c.pumpStdin(ctx)
+	}
 	go c.receive(ctx)
 	return nil
 }
+
+// quickPoll is the OperationTimeout of the first Receive of a command
+// without Stdin. Most such commands finish within it, and then no
+// request is needed to close their input; one still running gets its
+// stdin closed after this poll.
+const quickPoll = 100 * time.Millisecond
 
 // pumpStdin streams Stdin with Send requests, as it arrives, and closes
 // the remote stdin at EOF. Like os/exec with a Stdin that is not a file,
@@ -116,10 +127,7 @@ func (c *Cmd) Start(ctx context.Context) error {
 func (c *Cmd) pumpStdin(ctx context.Context) {
 	buf := make([]byte, stdinChunk)
 	for {
-		n, rerr := 0, error(io.EOF)
-		if c.Stdin != nil {
-			n, rerr = c.Stdin.Read(buf)
-		}
+		n, rerr := c.Stdin.Read(buf)
 		if ctx.Err() != nil {
 			return
 		}
@@ -161,8 +169,23 @@ func (c *Cmd) receive(ctx context.Context) {
 }
 
 func (c *Cmd) receiveLoop(ctx context.Context) error {
+	first := true
 	for {
-		r, err := c.shell.c.call(ctx, c.shell.header(wsman.ActionReceive), func(b *bytes.Buffer) {
+		h := c.shell.header(wsman.ActionReceive)
+		if first && c.Stdin == nil {
+			h.OperationTimeout = min(quickPoll, c.shell.c.cfg.OperationTimeout)
+		} else if c.Stdin == nil && !c.stdinClosed {
+			// Still running after the first poll: close its input (nil
+			// Stdin means no input, as with os/exec).
+			c.stdinClosed = true
+			if err := c.send(ctx, nil, true); err != nil && ctx.Err() == nil {
+				if f, ok := wsman.AsFault(err); !ok || f.WSManCode == wsman.ErrCodeUnexpectedSelectors {
+					return err
+				}
+			}
+		}
+		first = false
+		r, err := c.shell.c.call(ctx, h, func(b *bytes.Buffer) {
 			b.WriteString(`<rsp:Receive><rsp:DesiredStream CommandId="`)
 			wsman.EscapeAttr(b, c.id)
 			b.WriteString(`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -24,9 +25,10 @@ func malformed(format string, args ...any) error {
 }
 
 type scanner struct {
-	data []byte
-	pos  int
-	lim  ParseLimits
+	data  []byte
+	pos   int
+	lim   ParseLimits
+	attrs []xml.Attr // scratch for the attributes of the tag being read
 }
 
 // ParseXML parses a UTF-8 XML document into an element tree. DTDs,
@@ -60,8 +62,9 @@ func (s *scanner) document() (*Element, error) {
 	var (
 		root  *Element
 		stack []*Element
-		text  [][]byte // character data of each open element
+		text  []textAcc // character data of each open element
 		count int
+		slab  []Element // elements are allocated in blocks
 	)
 	for s.pos < len(s.data) {
 		i := bytes.IndexByte(s.data[s.pos:], '<')
@@ -75,11 +78,8 @@ func (s *scanner) document() (*Element, error) {
 				if !allSpace(chunk) {
 					return nil, malformed("text outside the root element")
 				}
-			} else {
-				var err error
-				if text[len(text)-1], err = appendText(text[len(text)-1], chunk); err != nil {
-					return nil, err
-				}
+			} else if err := text[len(text)-1].add(chunk); err != nil {
+				return nil, err
 			}
 			s.pos = end
 		}
@@ -113,7 +113,8 @@ func (s *scanner) document() (*Element, error) {
 			if err := checkChars(raw); err != nil {
 				return nil, err
 			}
-			text[len(text)-1] = appendNewlines(text[len(text)-1], raw)
+			t := &text[len(text)-1]
+			t.buf = appendNewlines(t.materialize(), raw)
 			s.pos += 9 + j + 3
 		case bytes.HasPrefix(rest, []byte("<!")):
 			return nil, errors.New("wsman: DTDs and entity declarations are not accepted")
@@ -136,7 +137,7 @@ func (s *scanner) document() (*Element, error) {
 			if prefix != el.Space || local != el.Local {
 				return nil, malformed("element <%s> closed by </%s>", el.Local, local)
 			}
-			el.Text = string(text[len(text)-1])
+			el.Text = text[len(text)-1].String()
 			stack = stack[:len(stack)-1]
 			text = text[:len(text)-1]
 		default:
@@ -151,7 +152,12 @@ func (s *scanner) document() (*Element, error) {
 				return nil, malformed("more than one root element")
 			}
 			s.pos++
-			el, selfClosing, err := s.startTag()
+			if len(slab) == 0 {
+				slab = make([]Element, 16)
+			}
+			el := &slab[0]
+			slab = slab[1:]
+			selfClosing, err := s.startTag(el)
 			if err != nil {
 				return nil, err
 			}
@@ -163,7 +169,7 @@ func (s *scanner) document() (*Element, error) {
 			}
 			if !selfClosing {
 				stack = append(stack, el)
-				text = append(text, nil)
+				text = append(text, textAcc{})
 			}
 		}
 	}
@@ -219,68 +225,75 @@ func declParam(decl, name string) (string, bool) {
 	return v[1 : 1+q], true
 }
 
-// startTag reads a start tag after '<': name, attributes, '>' or '/>'.
-func (s *scanner) startTag() (*Element, bool, error) {
+// startTag reads a start tag after '<' into el: name, attributes, '>'
+// or '/>'.
+func (s *scanner) startTag(el *Element) (bool, error) {
 	prefix, local, err := s.name()
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
-	el := &Element{Space: prefix, Local: local}
+	el.Space, el.Local = prefix, local
+	s.attrs = s.attrs[:0]
+	defer func() {
+		if len(s.attrs) > 0 {
+			el.Attrs = slices.Clone(s.attrs)
+		}
+	}()
 	for {
 		hadSpace := s.skipSpace()
 		if s.pos >= len(s.data) {
-			return nil, false, malformed("unexpected end of document in <%s>", local)
+			return false, malformed("unexpected end of document in <%s>", local)
 		}
 		switch s.data[s.pos] {
 		case '>':
 			s.pos++
-			return el, false, nil
+			return false, nil
 		case '/':
 			s.pos++
 			if !s.consume('>') {
-				return nil, false, malformed("expected /> in <%s>", local)
+				return false, malformed("expected /> in <%s>", local)
 			}
-			return el, true, nil
+			return true, nil
 		}
 		if !hadSpace {
-			return nil, false, malformed("attributes of <%s> must be separated by space", local)
+			return false, malformed("attributes of <%s> must be separated by space", local)
 		}
-		if len(el.Attrs) >= maxAttrs {
-			return nil, false, fmt.Errorf("%w: more than %d attributes", ErrXMLLimit, maxAttrs)
+		if len(s.attrs) >= maxAttrs {
+			return false, fmt.Errorf("%w: more than %d attributes", ErrXMLLimit, maxAttrs)
 		}
 		ap, al, err := s.name()
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		s.skipSpace()
 		if !s.consume('=') {
-			return nil, false, malformed("attribute %s without value", al)
+			return false, malformed("attribute %s without value", al)
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) || (s.data[s.pos] != '"' && s.data[s.pos] != '\'') {
-			return nil, false, malformed("attribute %s value not quoted", al)
+			return false, malformed("attribute %s value not quoted", al)
 		}
 		q := s.data[s.pos]
 		s.pos++
 		j := bytes.IndexByte(s.data[s.pos:], q)
 		if j < 0 {
-			return nil, false, malformed("unterminated attribute value")
+			return false, malformed("unterminated attribute value")
 		}
 		raw := s.data[s.pos : s.pos+j]
 		if bytes.IndexByte(raw, '<') >= 0 {
-			return nil, false, malformed("< in attribute value")
+			return false, malformed("< in attribute value")
 		}
 		val, err := appendText(nil, raw)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		s.pos += j + 1
-		for _, a := range el.Attrs {
+		for _, a := range s.attrs {
 			if a.Name.Space == ap && a.Name.Local == al {
-				return nil, false, malformed("duplicate attribute %s", al)
+				return false, malformed("duplicate attribute %s", al)
 			}
 		}
-		el.Attrs = append(el.Attrs, xml.Attr{Name: xml.Name{Space: ap, Local: al}, Value: string(val)})
+		s.attrs = append(s.attrs, xml.Attr{Name: xml.Name{Space: ap, Local: al}, Value: string(val)})
 	}
 }
 
@@ -293,25 +306,34 @@ func (s *scanner) name() (prefix, local string, err error) {
 	for s.pos < len(s.data) && isNameByte(s.data[s.pos]) {
 		s.pos++
 	}
-	n := string(s.data[start:s.pos])
+	raw := s.data[start:s.pos]
+	if pl, ok := knownNames[string(raw)]; ok {
+		return pl[0], pl[1], nil
+	}
+	n := string(raw)
 	if n == "" {
 		return "", "", malformed("expected a name at offset %d", start)
 	}
-	if i := strings.IndexByte(n, ':'); i >= 1 && i < len(n)-1 {
-		prefix, local = n[:i], n[i+1:]
-	} else {
-		local = n
+	// A name is an NCName or prefix:NCName (Namespaces in XML), with
+	// NCName = [A-Za-z_][A-Za-z0-9_.-]*.
+	prefix, local, found := strings.Cut(n, ":")
+	if !found {
+		prefix, local = "", n
 	}
-	// Both parts must start like an XML name (Namespaces in XML, NCName).
-	for _, part := range []string{prefix, local} {
-		if part == "" {
-			continue
-		}
-		if c := part[0]; c == '-' || c == '.' || c >= '0' && c <= '9' {
-			return "", "", malformed("invalid name %q", n)
-		}
+	if found && !isNCName(prefix) || !isNCName(local) {
+		return "", "", malformed("invalid name %q", n)
 	}
 	return prefix, local, nil
+}
+
+func isNCName(s string) bool {
+	if s == "" {
+		return false
+	}
+	if c := s[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_') {
+		return false
+	}
+	return !strings.ContainsRune(s, ':')
 }
 
 func isNameByte(c byte) bool {
@@ -344,6 +366,82 @@ func allSpace(b []byte) bool {
 	}
 	return true
 }
+
+// textAcc accumulates an element's character data. The common case, one
+// chunk without references or CRs, is kept as a view into the document
+// and copied once, into the final string.
+type textAcc struct {
+	view   []byte
+	buf    []byte
+	copied bool
+}
+
+func (t *textAcc) add(chunk []byte) error {
+	if !t.copied && t.view == nil && bytes.IndexByte(chunk, '&') < 0 && bytes.IndexByte(chunk, '\r') < 0 {
+		if err := checkChars(chunk); err != nil {
+			return err
+		}
+		if bytes.Contains(chunk, []byte("]]>")) {
+			return malformed("]]> in character data")
+		}
+		t.view = chunk
+		return nil
+	}
+	var err error
+	t.buf, err = appendText(t.materialize(), chunk)
+	return err
+}
+
+// materialize switches to an owned buffer holding the text so far.
+func (t *textAcc) materialize() []byte {
+	if !t.copied {
+		t.buf = append(t.buf, t.view...)
+		t.view = nil
+		t.copied = true
+	}
+	return t.buf
+}
+
+func (t *textAcc) String() string {
+	if t.copied {
+		return string(t.buf)
+	}
+	return string(t.view)
+}
+
+// knownNames maps the qualified names WinRM clients commonly send to
+// their prefix and local parts, so scanning them allocates nothing. It is
+// built once and only read.
+var knownNames = func() map[string][2]string {
+	prefixes := []string{"", "s", "env", "soap", "a", "wsa", "addressing", "w", "wsman", "p", "wsmv", "rsp",
+		"x", "wst", "n", "wsen", "e", "wse", "wsmid", "f", "cfg", "b", "xml", "xmlns", "xsi", "xsd"}
+	locals := []string{"Envelope", "Header", "Body", "Fault", "Code", "Value", "Subcode", "Reason", "Text", "Detail",
+		"To", "ReplyTo", "Address", "Action", "MessageID", "RelatesTo", "FaultTo", "ResourceURI", "MaxEnvelopeSize",
+		"OperationTimeout", "Locale", "DataLocale", "SessionId", "ActivityId", "OperationID", "SequenceId",
+		"SelectorSet", "Selector", "OptionSet", "Option", "Shell", "ShellId", "Environment", "Variable",
+		"WorkingDirectory", "Lifetime", "IdleTimeOut", "InputStreams", "OutputStreams", "CommandLine", "Command",
+		"Arguments", "CommandResponse", "CommandId", "Send", "SendResponse", "Stream", "Receive", "ReceiveResponse",
+		"DesiredStream", "CommandState", "ExitCode", "Signal", "SignalResponse", "ResourceCreated",
+		"ReferenceParameters", "Identify", "IdentifyResponse", "Enumerate", "EnumerateResponse", "Pull",
+		"PullResponse", "EnumerationContext", "Items", "EndOfSequence", "MaxElements", "OptimizeEnumeration",
+		"WSManFault", "Message", "FaultDetail", "ProviderFault", "Name", "MustComply", "Type", "State", "End",
+		"mustUnderstand", "lang", "ResourceUri", "Owner", "ClientIP", "ShellRunTime", "ShellInactivity"}
+	m := make(map[string][2]string, len(prefixes)*len(locals))
+	for _, p := range prefixes {
+		for _, l := range locals {
+			if p == "" {
+				m[l] = [2]string{"", l}
+			} else {
+				m[p+":"+l] = [2]string{p, l}
+			}
+		}
+	}
+	for _, p := range prefixes[1:] {
+		m["xmlns:"+p] = [2]string{"xmlns", p}
+	}
+	m["xmlns"] = [2]string{"", "xmlns"}
+	return m
+}()
 
 // checkChars rejects characters XML does not allow: controls other than
 // TAB, LF and CR, U+FFFE, U+FFFF, and invalid UTF-8.

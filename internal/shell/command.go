@@ -270,7 +270,11 @@ func (c *command) read(i int, f *os.File) {
 		if err != nil {
 			c.out[i].eof = true
 		}
-		if n > 0 || err != nil {
+		// Wake waiters only for something they act on: output a Receive
+		// can deliver, or an end of stream once the process has exited
+		// (before that an EOF changes nothing). Fewer wake-ups matter
+		// for short commands.
+		if n > 0 && c.out[i].want || err != nil && c.exited {
 			c.notifyLocked()
 		}
 		c.mu.Unlock()
@@ -288,7 +292,9 @@ func (c *command) wait() {
 	code := c.p.ExitCode()
 	c.mu.Lock()
 	c.exited, c.exitCode = true, code
-	c.notifyLocked()
+	if c.finalLocked() {
+		c.notifyLocked()
+	}
 	c.mu.Unlock()
 
 	t := time.NewTimer(c.eng.cfg.ExitGrace)
