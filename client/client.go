@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -70,8 +69,9 @@ type Config struct {
 
 // Client talks to one WinRM endpoint. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	http *http.Client
+	cfg        Config
+	tr         *transport
+	authHeader string // precomputed Authorization header line, or ""
 }
 
 // New returns a client for cfg.
@@ -91,21 +91,19 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxEnvelopeSize <= 0 {
 		cfg.MaxEnvelopeSize = DefaultMaxEnvelopeSize
 	}
-	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       cfg.TLSConfig,
-		TLSHandshakeTimeout:   cfg.ConnectTimeout,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: cfg.OperationTimeout + cfg.NetworkDelay,
-		ForceAttemptHTTP2:     false,
+	tr, err := newTransport(cfg.Endpoint, cfg.TLSConfig, cfg.ConnectTimeout)
+	if err != nil {
+		return nil, err
 	}
-	return &Client{cfg: cfg, http: &http.Client{Transport: tr}}, nil
+	c := &Client{cfg: cfg, tr: tr}
+	if cfg.Username != "" {
+		c.authHeader = "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
+	}
+	return c, nil
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() { c.tr.closeIdle() }
 
 // Endpoint returns the configured endpoint URL.
 func (c *Client) Endpoint() string { return c.cfg.Endpoint }
@@ -138,36 +136,28 @@ func (c *Client) call(ctx context.Context, h wsman.RequestHeader, body func(*byt
 func (c *Client) exchange(ctx context.Context, body []byte, opTimeout time.Duration, anonymous bool) (*wsman.Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout+c.cfg.NetworkDelay)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.Endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	headers := []string{"Content-Type: application/soap+xml;charset=UTF-8"}
 	if anonymous {
-		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
-	} else if c.cfg.Username != "" {
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+		headers = append(headers, "WSMANIDENTIFY: unauthenticated")
+	} else if c.authHeader != "" {
+		headers = append(headers, c.authHeader)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.tr.roundTrip(ctx, body, headers, maxReplyBytes)
 	if err != nil {
 		return nil, fmt.Errorf("client: %s: %w", c.cfg.Endpoint, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
-	if err != nil {
-		return nil, fmt.Errorf("client: reading reply: %w", err)
-	}
-	switch resp.StatusCode {
+	data := resp.body
+	switch resp.status {
 	case http.StatusOK, http.StatusInternalServerError:
 	case http.StatusUnauthorized:
 		return nil, ErrUnauthorized
 	default:
-		return nil, &HTTPError{Status: resp.StatusCode, Body: string(bytes.TrimSpace(data[:min(len(data), 512)]))}
+		return nil, &HTTPError{Status: resp.status, Body: string(bytes.TrimSpace(data[:min(len(data), 512)]))}
 	}
-	r, err := wsman.ParseReply(data, resp.Header.Get("Content-Type"))
+	r, err := wsman.ParseReply(data, resp.contentType)
 	if err != nil {
-		if resp.StatusCode != http.StatusOK {
-			return nil, &HTTPError{Status: resp.StatusCode, Body: string(data[:min(len(data), 512)])}
+		if resp.status != http.StatusOK {
+			return nil, &HTTPError{Status: resp.status, Body: string(data[:min(len(data), 512)])}
 		}
 		return nil, fmt.Errorf("client: %w", err)
 	}
@@ -176,7 +166,6 @@ func (c *Client) exchange(ctx context.Context, body []byte, opTimeout time.Durat
 	}
 	return r, nil
 }
-
 // IdentifyResult is what Identify reports.
 type IdentifyResult struct {
 	ProtocolVersion  string

@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -447,6 +448,19 @@ var knownNames = func() map[string][2]string {
 // TAB, LF and CR, U+FFFE, U+FFFF, and invalid UTF-8.
 func checkChars(b []byte) error {
 	for i := 0; i < len(b); {
+		// Fast path: eight printable ASCII bytes at a time (base64 output
+		// is all of this kind).
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			// A byte below 0x20 has no bit in 0xE0; a byte from 0x80 has 0x80.
+			if (w-0x2020202020202020)&^w&0x8080808080808080 != 0 || w&0x8080808080808080 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
