@@ -166,6 +166,7 @@ func (c *Client) exchange(ctx context.Context, body []byte, opTimeout time.Durat
 	}
 	return r, nil
 }
+
 // IdentifyResult is what Identify reports.
 type IdentifyResult struct {
 	ProtocolVersion  string
