@@ -421,3 +421,49 @@ func TestReceiveSplitsToEnvelopeSize(t *testing.T) {
 		t.Errorf("received %d bytes; want 1000000", total)
 	}
 }
+
+func TestQuotaAndAccessFaults(t *testing.T) {
+	self, err := identity.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		cfg     shell.Config
+		creates int
+		subcode string
+		code    uint32
+	}{
+		{"shell access disabled", shell.Config{AllowRemoteShellAccess: false}, 1, "AccessDenied", wsman.ErrCodeRemoteShellsNotAllow},
+		{"max shells per user", shell.Config{AllowRemoteShellAccess: true, MaxShellsPerUser: 2}, 3, "QuotaLimit", wsman.ErrCodeQuotaMaxShells},
+		{"max operations", shell.Config{AllowRemoteShellAccess: true, MaxOperationsPerUser: 1}, 1, "QuotaLimit", wsman.ErrCodeQuotaMaxOperations},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := proc.NewHost(self)
+			tc.cfg.IdleTimeout, tc.cfg.OutputBuffer = time.Hour, 1<<20
+			eng := shell.New(tc.cfg, host)
+			defer eng.Close(context.Background())
+			svc := New(Config{Machine: "testhost", MaxEnvelopeSize: 512000, MaxTimeout: time.Second, ServerUser: self}, eng)
+			who := &auth.Result{Principal: self.Name, User: self, Mechanism: "Basic"}
+			if tc.name == "max operations" {
+				// One operation is already in flight for this user.
+				end, err := eng.BeginOp(self.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer end()
+			}
+			var r *Reply
+			for range tc.creates {
+				r = svc.Handle(context.Background(), &Request{Body: []byte(envelope(wsman.ActionCreate, wsman.ResourceCmdShell, "", "", "<rsp:Shell/>")), Auth: who})
+			}
+			sub, code := faultCode(t, r)
+			if sub != tc.subcode || code != fmt.Sprint(tc.code) {
+				t.Errorf("got %s %s; want %s %d\n%s", sub, code, tc.subcode, tc.code, r.Body)
+			}
+			if tc.code == wsman.ErrCodeQuotaMaxShells && !strings.Contains(string(r.Body), "maximum number of 2 concurrent shells") {
+				t.Errorf("quota message lacks the limit:\n%s", r.Body)
+			}
+		})
+	}
+}
