@@ -305,7 +305,14 @@ func (t *transport) exchange(pc *pconn, body []byte, headers []string, maxBody i
 	default:
 		keep = false // body ends when the connection does
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(maxBody)+1))
+	var data []byte
+	var err error
+	if length >= 0 && !chunked {
+		data = make([]byte, length)
+		_, err = io.ReadFull(r, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(r, int64(maxBody)+1))
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("client: reading reply: %w", err)
 	}

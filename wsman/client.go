@@ -2,7 +2,6 @@ package wsman
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -95,13 +94,17 @@ type Reply struct {
 	Fault *Fault
 }
 
-// ParseReply decodes a response envelope in any charset.
+// ParseReply decodes a response envelope in any charset. The returned
+// tree may share memory with data: the caller must not modify data
+// afterwards.
 func ParseReply(data []byte, contentType string) (*Reply, error) {
 	utf, _, err := DecodeBody(data, contentType)
 	if err != nil {
 		return nil, err
 	}
-	root, err := ParseXML(utf, ParseLimits{})
+	// utf is this function's own copy or the caller's reply buffer,
+	// which ParseReply's contract says is not modified afterwards.
+	root, err := parseXML(utf, ParseLimits{}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +227,7 @@ func ParseReceiveResponse(r *Reply) (*ReceiveOutput, error) {
 		if end, ok := s.Attr("End"); ok {
 			sd.End = strings.EqualFold(strings.TrimSpace(end), "true")
 		}
-		data, err := base64.StdEncoding.DecodeString(stripSpace(s.Text))
+		data, err := decodeBase64(s.Text)
 		if err != nil {
 			return nil, fmt.Errorf("wsman: stream %s: %w", sd.Name, err)
 		}

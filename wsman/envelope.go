@@ -158,11 +158,12 @@ func EncodeBody(body []byte, cs Charset) ([]byte, string) {
 }
 
 // Parse decodes and validates a request envelope. body must already be
-// UTF-8 (see [DecodeBody]). The returned error is a *Fault for every
+// UTF-8 (see [DecodeBody]); the envelope may share memory with it, so the
+// caller must not modify body afterwards. The returned error is a *Fault for every
 // protocol-level problem. Parse does not check mandatory headers that
 // depend on the action; call [Envelope.Validate] for that.
 func Parse(body []byte, cs Charset, lim ParseLimits) (*Envelope, error) {
-	root, err := ParseXML(body, lim)
+	root, err := parseXML(body, lim, true)
 	if err != nil {
 		return nil, FaultInvalidXML(err.Error())
 	}

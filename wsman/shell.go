@@ -143,7 +143,7 @@ func ParseSend(body *Element) ([]StreamData, error) {
 			end = strings.TrimSpace(end)
 			sd.End = end == "true" || end == "1" || strings.EqualFold(end, "true")
 		}
-		data, err := base64.StdEncoding.DecodeString(stripSpace(s.Text))
+		data, err := decodeBase64(s.Text)
 		if err != nil {
 			return nil, FaultSchema("rsp:Stream content is not valid base64")
 		}
@@ -154,6 +154,16 @@ func ParseSend(body *Element) ([]StreamData, error) {
 		return nil, FaultSchema("rsp:Send contains no rsp:Stream")
 	}
 	return out, nil
+}
+
+// decodeBase64 decodes stream content. The decoder itself skips CR and
+// LF; other XML whitespace (a wrapped or indented payload) is stripped
+// only when the fast path fails.
+func decodeBase64(s string) ([]byte, error) {
+	if data, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return data, nil
+	}
+	return base64.StdEncoding.DecodeString(stripSpace(s))
 }
 
 // stripSpace removes XML whitespace anywhere in s (base64 may be wrapped).

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // This file is psremote's own XML scanner. encoding/xml reads a byte at
@@ -30,6 +31,7 @@ type scanner struct {
 	pos   int
 	lim   ParseLimits
 	attrs []xml.Attr // scratch for the attributes of the tag being read
+	alias bool       // see parseXML
 }
 
 // ParseXML parses a UTF-8 XML document into an element tree. DTDs,
@@ -37,13 +39,21 @@ type scanner struct {
 // declaration are refused; only the five predefined entities and
 // character references are expanded; line ends become LF as XML requires.
 func ParseXML(data []byte, lim ParseLimits) (*Element, error) {
+	return parseXML(data, lim, false)
+}
+
+// parseXML is ParseXML; with alias, text that needs no decoding shares
+// memory with data instead of being copied (stream payloads are most of a
+// Receive reply). Only callers that own data and never modify it again may
+// set alias.
+func parseXML(data []byte, lim ParseLimits, alias bool) (*Element, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultMaxDepth
 	}
 	if lim.MaxElements <= 0 {
 		lim.MaxElements = DefaultMaxElements
 	}
-	s := &scanner{data: data, lim: lim}
+	s := &scanner{data: data, lim: lim, alias: alias}
 	root, err := s.document()
 	if err != nil {
 		return nil, err
@@ -138,7 +148,7 @@ func (s *scanner) document() (*Element, error) {
 			if prefix != el.Space || local != el.Local {
 				return nil, malformed("element <%s> closed by </%s>", el.Local, local)
 			}
-			el.Text = text[len(text)-1].String()
+			el.Text = text[len(text)-1].string(s.alias)
 			stack = stack[:len(stack)-1]
 			text = text[:len(text)-1]
 		default:
@@ -403,9 +413,12 @@ func (t *textAcc) materialize() []byte {
 	return t.buf
 }
 
-func (t *textAcc) String() string {
-	if t.copied {
+func (t *textAcc) string(alias bool) string {
+	switch {
+	case t.copied:
 		return string(t.buf)
+	case alias && len(t.view) > 0:
+		return unsafe.String(&t.view[0], len(t.view))
 	}
 	return string(t.view)
 }

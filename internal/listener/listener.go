@@ -351,6 +351,7 @@ func (h *handler) challenge(w http.ResponseWriter, _ error) {
 
 // write sends a service reply and tells the service whether it arrived.
 func (h *handler) write(w http.ResponseWriter, r *http.Request, rep *service.Reply) {
+	defer rep.Done()
 	if rep.Status == http.StatusUnauthorized {
 		h.challenge(w, nil)
 		if rep.Commit != nil {

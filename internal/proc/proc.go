@@ -266,6 +266,12 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 }
 
+// Output pipe size: F_SETPIPE_SZ (fcntl.h) and the size asked for.
+const (
+	fSetPipeSz = 1031
+	pipeSize   = 1 << 20
+)
+
 // pipe returns a close-on-exec pipe. When parentReads is true the read
 // end belongs to psremote and is non-blocking, otherwise the write end.
 func pipe(parentReads bool) (r, w *os.File, err error) {
@@ -276,6 +282,11 @@ func pipe(parentReads bool) (r, w *os.File, err error) {
 	mine := fds[1]
 	if parentReads {
 		mine = fds[0]
+	}
+	if parentReads {
+		// A larger pipe lets a fast writer hand over more per wake-up;
+		// failure (an unprivileged pipe-max-size limit) is harmless.
+		_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[0]), fSetPipeSz, pipeSize)
 	}
 	if err := syscall.SetNonblock(mine, true); err != nil {
 		syscall.Close(fds[0])

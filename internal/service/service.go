@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/psremote/psremote/auth"
@@ -50,6 +51,7 @@ type Service struct {
 	eng    *shell.Engine
 	enums  *enumStore
 	logger *slog.Logger
+	bufs   sync.Pool // *bytes.Buffer for reply envelopes
 }
 
 // New returns a service over eng.
@@ -63,7 +65,9 @@ func New(cfg Config, eng *shell.Engine) *Service {
 	if cfg.EnumerationTimeout <= 0 {
 		cfg.EnumerationTimeout = 60 * time.Second
 	}
-	return &Service{cfg: cfg, eng: eng, enums: newEnumStore(), logger: cfg.Logger}
+	svc := &Service{cfg: cfg, eng: eng, enums: newEnumStore(), logger: cfg.Logger}
+	svc.bufs.New = func() any { return new(bytes.Buffer) }
+	return svc
 }
 
 // Request is one SOAP request as the listener hands it over.
@@ -92,6 +96,17 @@ type Reply struct {
 	// written to the client completely (Receive output is consumed only
 	// then).
 	Commit func(delivered bool)
+
+	release func() // returns Body's buffer for reuse
+}
+
+// Done must be called once the listener no longer needs Body, which may
+// then be reused for another reply.
+func (r *Reply) Done() {
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
 }
 
 // Anonymous Identify product version, as Windows reports it to
@@ -162,13 +177,30 @@ func (s *Service) fault(err error, relatesTo string, cs wsman.Charset) *Reply {
 
 // ok renders a successful reply.
 func (s *Service) ok(env *wsman.Envelope, action string, body func(*bytes.Buffer)) *Reply {
-	var buf bytes.Buffer
-	wsman.WriteEnvelope(&buf, action, env.MessageID, body)
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	wsman.WriteEnvelope(buf, action, env.MessageID, body)
 	out, ct := wsman.EncodeBody(buf.Bytes(), env.Charset)
 	if max := s.maxEnvelope(env); len(out) > max {
+		s.putBuf(buf)
 		return s.fault(wsman.FaultResponseTooLarge(len(out), max), env.MessageID, env.Charset)
 	}
-	return &Reply{Status: http.StatusOK, ContentType: ct, Body: out}
+	r := &Reply{Status: http.StatusOK, ContentType: ct, Body: out}
+	if env.Charset == wsman.UTF8 {
+		r.release = func() { s.putBuf(buf) }
+	} else {
+		s.putBuf(buf) // out is a separate UTF-16 copy
+	}
+	return r
+}
+
+// maxPooledBuffer bounds the reply buffers kept for reuse.
+const maxPooledBuffer = 4 << 20
+
+func (s *Service) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		s.bufs.Put(b)
+	}
 }
 
 // maxEnvelope is the reply cap: min(client MaxEnvelopeSize, server cap).

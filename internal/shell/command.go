@@ -22,7 +22,7 @@ const (
 var streamNames = [2]string{"stdout", "stderr"}
 
 // readChunk is the most a reader takes from a pipe at once.
-const readChunk = 64 << 10
+const readChunk = 256 << 10
 
 // errSuperseded ends a Receive replaced by a newer one for the same command.
 var errSuperseded = errors.New("shell: receive superseded")
