@@ -33,12 +33,15 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// annotSignals marks commands that handle SIGINT and SIGTERM themselves
+// (serve drains, run and enter forward Ctrl-C to remote commands); every
+// other command's context is cancelled by them.
+const annotSignals = "psremote/signals"
+
 // Main runs the command line and returns the process exit status.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	stdio := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}
-	err := Run(ctx, stdio, args)
+	err := Run(context.Background(), stdio, args)
 	if err == nil {
 		return exitOK
 	}
@@ -62,7 +65,20 @@ func Run(ctx context.Context, stdio IO, args []string) error {
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
-	return root.ExecuteContext(ctx)
+	var stop context.CancelFunc
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if c.Annotations[annotSignals] == "" {
+			var ctx context.Context
+			ctx, stop = signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			c.SetContext(ctx)
+		}
+		return nil
+	}
+	err := root.ExecuteContext(ctx)
+	if stop != nil {
+		stop()
+	}
+	return err
 }
 
 func newRootCmd(stdio IO) *cobra.Command {

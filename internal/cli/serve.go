@@ -51,7 +51,8 @@ self-signed certificate created once in the state directory, and accepts Basic
 authentication from the psremote account store (see "psremote user add") and,
 when run as root, from PAM. SIGTERM or SIGINT drains in-flight requests, ends
 every child process and exits 0; a second signal exits at once.`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{annotSignals: "own"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serveRun(cmd.Context(), stdio, opts)
 		},
@@ -167,13 +168,6 @@ func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
 	select {
 	case <-sigs:
 	case <-ctx.Done():
-		// The command-line context is cancelled by the same SIGTERM or
-		// SIGINT that is also on its way to sigs: consume that copy, so
-		// it is not mistaken for a second signal.
-		select {
-		case <-sigs:
-		case <-time.After(200 * time.Millisecond):
-		}
 	case serveErr = <-srv.Err():
 	}
 	fmt.Fprintln(stdio.Err, "psremote: shutting down")
