@@ -92,6 +92,8 @@ type Reply struct {
 	Body *Element
 	// Fault is set when the body is an s:Fault.
 	Fault *Fault
+
+	body *Element // s:Body itself, every child included
 }
 
 // ParseReply decodes a response envelope in any charset. The returned
@@ -117,21 +119,50 @@ func ParseReply(data []byte, contentType string) (*Reply, error) {
 		r.RelatesTo = h.Child(NsAddressing, "RelatesTo").TrimText()
 	}
 	if b := root.Child(NsSOAP, "Body"); b != nil && len(b.Children) > 0 {
+		r.body = b
 		r.Body = b.Children[0]
 		if r.Body.Is(NsSOAP, "Fault") {
-			r.Fault = decodeFault(r.Body)
+			r.Fault = decodeFault(r.Body, root)
 		}
 	}
 	return r, nil
 }
 
-// decodeFault reads a SOAP fault as Windows or psremote sends it.
-func decodeFault(f *Element) *Fault {
+// conventionalPrefixes resolve QName prefixes in fault codes when the
+// reply did not declare them where the decoder looks (on the envelope or
+// the value element itself).
+var conventionalPrefixes = map[string]string{
+	"s": NsSOAP, "env": NsSOAP, "soap": NsSOAP, "a": NsAddressing, "wsa": NsAddressing,
+	"w": NsWSMan, "wsman": NsWSMan, "n": NsEnum, "wsen": NsEnum, "p": NsWSMV, "wsmv": NsWSMV,
+}
+
+// resolveQName resolves the prefix of a QName-valued text ("w:TimedOut")
+// against the declarations of the given elements, innermost first, then
+// the conventional prefixes.
+func resolveQName(qname string, scopes ...*Element) Subcode {
+	prefix, local, ok := strings.Cut(qname, ":")
+	if !ok {
+		return Subcode{Local: qname}
+	}
+	for _, e := range scopes {
+		if e == nil {
+			continue
+		}
+		if uri, ok := e.nsDecl[prefix]; ok {
+			return Subcode{Space: uri, Local: local}
+		}
+	}
+	return Subcode{Space: conventionalPrefixes[prefix], Local: local}
+}
+
+// decodeFault reads a SOAP fault as Windows or psremote sends it; root is
+// the envelope, for namespace declarations.
+func decodeFault(f, root *Element) *Fault {
 	out := &Fault{}
 	code := f.Child(NsSOAP, "Code")
 	out.Code = stripPrefix(code.Child(NsSOAP, "Value").TrimText())
-	if v := code.Child(NsSOAP, "Subcode").Child(NsSOAP, "Value").TrimText(); v != "" {
-		out.Subcode = Subcode{Local: stripPrefix(v)}
+	if ve := code.Child(NsSOAP, "Subcode").Child(NsSOAP, "Value"); ve != nil && ve.TrimText() != "" {
+		out.Subcode = resolveQName(ve.TrimText(), ve, code.Child(NsSOAP, "Subcode"), code, f, root)
 	}
 	out.Reason = f.Child(NsSOAP, "Reason").Child(NsSOAP, "Text").RawText()
 	detail := f.Child(NsSOAP, "Detail")
@@ -143,16 +174,34 @@ func decodeFault(f *Element) *Fault {
 			n, _ := strconv.ParseUint(strings.TrimSpace(c), 10, 32)
 			out.WSManCode = uint32(n)
 		}
-		msg := wf.Child(NsFault, "Message")
-		out.Message = msg.RawText()
-		if pf := msg.Child(NsFault, "ProviderFault"); pf != nil && strings.TrimSpace(out.Message) == "" {
-			out.Message = pf.RawText()
-		}
+		out.Message = faultMessage(wf, 0)
 	}
 	if strings.TrimSpace(out.Message) == "" {
 		out.Message = out.Reason
 	}
 	return out
+}
+
+// faultMessage returns the text of f:Message, descending into a provider
+// fault (which may nest another WSManFault, [MS-WSMV] 2.2.4.43) when the
+// message's own text is empty.
+func faultMessage(wf *Element, depth int) string {
+	msg := wf.Child(NsFault, "Message")
+	text := msg.RawText()
+	if strings.TrimSpace(text) != "" || depth > 8 {
+		return text
+	}
+	pf := msg.Child(NsFault, "ProviderFault")
+	if pf == nil {
+		return text
+	}
+	if strings.TrimSpace(pf.RawText()) != "" {
+		return pf.RawText()
+	}
+	if inner := pf.Child(NsFault, "WSManFault"); inner != nil {
+		return faultMessage(inner, depth+1)
+	}
+	return text
 }
 
 func stripPrefix(qname string) string {
@@ -185,9 +234,10 @@ func CreatedShellID(r *Reply) (string, error) {
 			walk(c)
 		}
 	}
-	if r.Body != nil {
-		// The body's siblings (rsp:Shell after x:ResourceCreated) are not
-		// in Body; ResourceCreated carries the selector.
+	// Walk all of s:Body: Windows puts rsp:Shell after x:ResourceCreated.
+	if r.body != nil {
+		walk(r.body)
+	} else if r.Body != nil {
 		walk(r.Body)
 	}
 	if found == "" {

@@ -30,6 +30,10 @@ type Element struct {
 	Attrs        []xml.Attr
 	Children     []*Element
 	Text         string
+
+	// nsDecl holds the namespace declarations made on this element
+	// (prefix to URI; "" for the default), for QName-valued text.
+	nsDecl map[string]string
 }
 
 // Attr returns the value of the attribute with the given local name in
@@ -169,6 +173,10 @@ func resolveIn(e *Element, sc nsScope) error {
 		}
 		sc[prefix] = append(sc[prefix], a.Value)
 		pushed = append(pushed, prefix)
+		if e.nsDecl == nil {
+			e.nsDecl = make(map[string]string, 4)
+		}
+		e.nsDecl[prefix] = a.Value
 	}
 	ns, ok := sc.lookup(e.Space)
 	if !ok {
