@@ -91,6 +91,6 @@ func newRootCmd(stdio IO) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err}
 	})
-	root.AddCommand(newServeCmd(stdio), newUserCmd(stdio), newRunCmd(stdio), newIdentifyCmd(stdio))
+	root.AddCommand(newServeCmd(stdio), newUserCmd(stdio), newRunCmd(stdio), newIdentifyCmd(stdio), newEnterCmd(stdio))
 	return root
 }

@@ -1,14 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -21,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/psremote/psremote/client"
+	"github.com/psremote/psremote/client/trust"
 	"github.com/psremote/psremote/internal/identity"
 )
 
@@ -33,9 +29,13 @@ type connOptions struct {
 	allowUnencrypted bool
 	caFile           string
 	insecure         bool
+	acceptChanged    bool
+	clientConfigFile string
 	urlPrefix        string
 	operationTimeout time.Duration
 	connectTimeout   time.Duration
+
+	sec *security // loaded once per invocation
 }
 
 func (o *connOptions) register(cmd *cobra.Command) {
@@ -44,9 +44,11 @@ func (o *connOptions) register(cmd *cobra.Command) {
 	f.StringVarP(&o.user, "user", "u", "", "user name (default: the local user name)")
 	f.IntVar(&o.port, "port", 0, "port (default 5986, or 5985 with --http)")
 	f.BoolVar(&o.useHTTP, "http", false, "use HTTP instead of HTTPS")
-	f.BoolVar(&o.allowUnencrypted, "allow-unencrypted", false, "allow Basic authentication and plaintext SOAP over HTTP")
+	f.BoolVar(&o.allowUnencrypted, "allow-unencrypted", false, "set AllowUnencrypted for this run (Basic over HTTP still needs the host in TrustedHosts)")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates that verify the server (default: system roots)")
 	f.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (dangerous)")
+	f.BoolVar(&o.acceptChanged, "accept-changed-cert", false, "accept and pin a server certificate that differs from the pinned one")
+	f.StringVar(&o.clientConfigFile, "client-config", "", "client configuration file (default ~/.config/psremote/config.yaml)")
 	f.StringVar(&o.urlPrefix, "url-prefix", "wsman", "URL path of the WinRM listener")
 	f.DurationVar(&o.operationTimeout, "operation-timeout", client.DefaultOperationTimeout, "per-Receive long-poll timeout")
 	f.DurationVar(&o.connectTimeout, "connect-timeout", client.DefaultConnectTimeout, "TCP connect and TLS handshake timeout")
@@ -75,25 +77,93 @@ func (o *connOptions) endpoint(host string) (string, error) {
 	return scheme + "://" + net.JoinHostPort(h, p) + "/" + strings.Trim(o.urlPrefix, "/"), nil
 }
 
+// security is the client's trust state for one invocation: the client
+// configuration (TrustedHosts, AllowUnencrypted), the known-hosts file
+// that pins certificates on first use, and the verification policy.
+type security struct {
+	cfg    *trust.Config
+	known  *trust.KnownHosts
+	policy trust.Policy
+}
+
+func (o *connOptions) loadSecurity(stdio IO) (*security, error) {
+	if o.sec != nil {
+		return o.sec, nil
+	}
+	cfg, err := trust.LoadConfig(o.clientConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	if o.allowUnencrypted {
+		cfg.AllowUnencrypted = true
+	}
+	known, err := trust.Open(cfg.KnownHostsFile)
+	if err != nil {
+		return nil, err
+	}
+	p := trust.DefaultPolicy()
+	p.Insecure, p.AcceptChanged = o.insecure, o.acceptChanged
+	ca := o.caFile
+	if ca == "" {
+		ca = cfg.CAFile
+	}
+	if ca != "" {
+		if p.CARoots, err = trust.LoadCertPool(ca); err != nil {
+			return nil, err
+		}
+	}
+	var mu sync.Mutex
+	p.OnAccept = func(hostport string, how trust.Outcome, fp string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch how {
+		case trust.OutcomeNew:
+			fmt.Fprintf(stdio.Err, "psremote: %s: first connection, certificate %s pinned in %s\n", hostport, fp, known.Path())
+		case trust.OutcomeReplaced:
+			fmt.Fprintf(stdio.Err, "psremote: %s: changed certificate accepted, %s pinned in %s\n", hostport, fp, known.Path())
+		}
+	}
+	o.sec = &security{cfg: cfg, known: known, policy: p}
+	return o.sec, nil
+}
+
+// secure fills the transport security of cfg for its endpoint: TLS with
+// CA verification or pinning on HTTPS; on HTTP, Basic credentials only to
+// trusted hosts with AllowUnencrypted (winrm-protocol.md 8.2).
+func (s *security) secure(cfg *client.Config, sendsPassword bool) error {
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil {
+		return &usageError{fmt.Errorf("endpoint %q: %w", cfg.Endpoint, err)}
+	}
+	if u.Scheme == "http" {
+		if sendsPassword {
+			if err := s.cfg.PermitUnencrypted(u.Hostname()); err != nil {
+				return &usageError{err}
+			}
+		}
+		return nil
+	}
+	hp := u.Host
+	if u.Port() == "" {
+		hp = net.JoinHostPort(u.Hostname(), "443")
+	}
+	tc, err := s.known.TLSConfig(hp, s.policy)
+	if err != nil {
+		return err
+	}
+	cfg.TLSConfig = tc
+	return nil
+}
+
 func (o *connOptions) clientConfig(ctx context.Context, stdio IO, endpoint string, needPassword bool) (client.Config, error) {
 	cfg := client.Config{Endpoint: endpoint, OperationTimeout: o.operationTimeout, ConnectTimeout: o.connectTimeout}
-	if strings.HasPrefix(endpoint, "http://") && needPassword && !o.allowUnencrypted {
-		return cfg, &usageError{errors.New("Basic authentication over HTTP sends the password in clear text: use HTTPS, or pass --allow-unencrypted")}
+	sec, err := o.loadSecurity(stdio)
+	if err != nil {
+		return cfg, err
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return cfg, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, fmt.Errorf("--ca-file %s: no PEM certificates", o.caFile)
-		}
-		tc.RootCAs = pool
+	if err := sec.secure(&cfg, needPassword); err != nil {
+		return cfg, err
 	}
-	tc.InsecureSkipVerify = o.insecure
-	cfg.TLSConfig = tc
 	if needPassword {
 		cfg.Username = o.userName(stdio)
 		pw, err := readLoginPassword(ctx, stdio, cfg.Username)
@@ -129,176 +199,6 @@ func readLoginPassword(ctx context.Context, stdio IO, user string) (string, erro
 		return promptPassword(ctx, stdio.Err, int(f.Fd()), fmt.Sprintf("Password for %s: ", user))
 	}
 	return "", &usageError{fmt.Errorf("no password: set %s or run on a terminal", passwordEnv)}
-}
-
-type runOptions struct {
-	conn    connOptions
-	timeout time.Duration
-}
-
-// exitStatus carries a process exit status through Run's error.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-func (e exitStatus) ExitCode() int { return int(e) }
-
-func newRunCmd(stdio IO) *cobra.Command {
-	opts := &runOptions{}
-	cmd := &cobra.Command{
-		Use:   "run -H HOST[,HOST...] [flags] -- COMMAND [ARGS...]",
-		Short: "Run a command on one or more hosts (Invoke-Command)",
-		Long: `Run a command through a WinRS shell on each host, in parallel.
-
-With one host, its stdout and stderr are copied as they arrive and psremote
-exits with the remote exit code. With several hosts each output line is
-prefixed with the host name; the exit status is 0 when every host ran the
-command with exit code 0, 1 when any command failed or any host could not
-be reached. The password comes from $PSREMOTE_PASSWORD or a prompt.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(opts.conn.hosts) == 0 {
-				return &usageError{errors.New("no host: give -H HOST")}
-			}
-			return runRun(cmd.Context(), stdio, opts, args)
-		},
-	}
-	opts.conn.register(cmd)
-	cmd.Flags().DurationVar(&opts.timeout, "timeout", 0, "overall deadline per host (0: none)")
-	return cmd
-}
-
-func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) error {
-	cfgs := make([]client.Config, len(opts.conn.hosts))
-	var pw *string
-	for i, h := range opts.conn.hosts {
-		ep, err := opts.conn.endpoint(h)
-		if err != nil {
-			return err
-		}
-		cfg, err := opts.conn.clientConfig(ctx, stdio, ep, pw == nil)
-		if err != nil {
-			return err
-		}
-		if pw == nil {
-			pw = &cfg.Password
-		} else {
-			cfg.Username, cfg.Password = opts.conn.userName(stdio), *pw
-		}
-		cfgs[i] = cfg
-	}
-	single := len(cfgs) == 1
-	var outMu sync.Mutex
-	failed := 0
-	lastCode := 0
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i, cfg := range cfgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			host := opts.conn.hosts[i]
-			var stdout, stderr io.Writer = stdio.Out, stdio.Err
-			var lw1, lw2 *lineWriter
-			if !single {
-				lw1 = &lineWriter{mu: &outMu, w: stdio.Out, prefix: host + ": "}
-				lw2 = &lineWriter{mu: &outMu, w: stdio.Err, prefix: host + ": "}
-				stdout, stderr = lw1, lw2
-			}
-			code, err := runOne(ctx, cfg, opts.timeout, args, stdout, stderr)
-			if lw1 != nil {
-				lw1.Flush()
-				lw2.Flush()
-			}
-			outMu.Lock()
-			defer outMu.Unlock()
-			if err != nil {
-				failed++
-				fmt.Fprintf(stdio.Err, "psremote: %s: %v\n", host, err)
-				lastCode = 1
-				return
-			}
-			if code != 0 {
-				failed++
-				lastCode = code
-			}
-		}()
-	}
-	wg.Wait()
-	if single && lastCode != 0 {
-		return exitStatus(lastCode)
-	}
-	if failed > 0 {
-		return exitStatus(1)
-	}
-	return nil
-}
-
-// runOne runs the command on one host, always deleting the shell.
-func runOne(ctx context.Context, cfg client.Config, timeout time.Duration, args []string, stdout, stderr io.Writer) (int, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	sh, err := c.CreateShell(ctx, client.ShellOptions{})
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		sh.Close(dctx)
-	}()
-	cmd := sh.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err = cmd.Run(ctx)
-	var ee *client.ExitError
-	if errors.As(err, &ee) {
-		return ee.Code, nil
-	}
-	return 0, err
-}
-
-// lineWriter prefixes each complete line, holding a partial one.
-type lineWriter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix string
-	buf    bytes.Buffer
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.buf.Write(p)
-	for {
-		i := bytes.IndexByte(l.buf.Bytes(), '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := l.buf.Next(i + 1)
-		l.mu.Lock()
-		_, err := fmt.Fprintf(l.w, "%s%s", l.prefix, line)
-		l.mu.Unlock()
-		if err != nil {
-			return 0, err
-		}
-	}
-}
-
-// Flush writes a final unterminated line.
-func (l *lineWriter) Flush() {
-	if l.buf.Len() > 0 {
-		l.mu.Lock()
-		fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.buf.Bytes())
-		l.mu.Unlock()
-		l.buf.Reset()
-	}
 }
 
 type identifyOptions struct {

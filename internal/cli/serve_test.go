@@ -130,11 +130,16 @@ Listeners:
 		t.Fatalf("command process %d not running: %v", pid, err)
 	}
 
-	// psremote run and identify against the same server.
+	// psremote run and identify against the same server. Basic over HTTP
+	// needs the host in the client's TrustedHosts and AllowUnencrypted.
+	cdir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cdir)
+	os.MkdirAll(filepath.Join(cdir, "psremote"), 0o700)
+	os.WriteFile(filepath.Join(cdir, "psremote", "config.yaml"), []byte("TrustedHosts: 127.0.0.1,localhost\nAllowUnencrypted: true\n"), 0o600)
 	var out, errOut strings.Builder
 	env := map[string]string{"PSREMOTE_PASSWORD": "pw-for-test"}
 	stdio := IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }}
-	err = Run(context.Background(), stdio, []string{"run", "-H", url, "-u", self.Name, "--allow-unencrypted", "--", "echo hi; echo oops >&2; exit 5"})
+	err = Run(context.Background(), stdio, []string{"run", "-H", url, "-u", self.Name, "--", "echo hi; echo oops >&2; exit 5"})
 	if code, ok := err.(exitStatus); !ok || int(code) != 5 || out.String() != "hi\n" || errOut.String() != "oops\n" {
 		t.Errorf("run: err %v stdout %q stderr %q", err, out.String(), errOut.String())
 	}
@@ -144,13 +149,17 @@ Listeners:
 	}
 	out.Reset()
 	errOut.Reset()
-	err = Run(context.Background(), stdio, []string{"run", "-H", url + "," + url, "-u", self.Name, "--allow-unencrypted", "--", "printf 'a\\nb'"})
-	if err != nil || strings.Count(out.String(), url+": a\n") != 2 || strings.Count(out.String(), url+": b\n") != 2 {
+	err = Run(context.Background(), stdio, []string{"run", "-H", url + "," + strings.Replace(url, "127.0.0.1", "localhost", 1), "-u", self.Name, "--", "printf 'a\\nb'"})
+	url2 := strings.Replace(url, "127.0.0.1", "localhost", 1)
+	if err != nil || strings.Count(out.String(), url+": a\n") != 1 || strings.Count(out.String(), url2+": b\n") != 1 ||
+		!strings.Contains(errOut.String(), "2 succeeded, 0 failed, 0 unreachable") {
 		t.Errorf("run on two hosts: %v %q %q", err, out.String(), errOut.String())
 	}
-	// Basic over HTTP is refused by the client unless allowed explicitly.
-	if err := Run(context.Background(), stdio, []string{"run", "-H", url, "--", "true"}); err == nil {
-		t.Error("run over HTTP without --allow-unencrypted succeeded")
+	// Basic over HTTP is refused for hosts outside TrustedHosts.
+	os.WriteFile(filepath.Join(cdir, "psremote", "config.yaml"), []byte("TrustedHosts: other.example\nAllowUnencrypted: true\n"), 0o600)
+	errOut.Reset()
+	if err := Run(context.Background(), stdio, []string{"run", "-H", url, "--", "true"}); err == nil || !strings.Contains(err.Error(), "TrustedHosts") {
+		t.Errorf("run over HTTP to an untrusted host: %v", err)
 	}
 
 	srv.Process.Signal(syscall.SIGTERM)
