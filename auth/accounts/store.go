@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/psremote/psremote/auth"
+	"github.com/psremote/psremote/internal/filelock"
 )
 
 // Errors returned by [Store] methods. All but ErrEmptyPassword come
@@ -196,11 +197,11 @@ func (s *Store) update(fn func(*table) error) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	lk, err := lockFile(s.path + ".lock")
+	unlock, err := filelock.Lock(s.path + ".lock")
 	if err != nil {
-		return err
+		return fmt.Errorf("accounts: %w", err)
 	}
-	defer lk.Close()
+	defer unlock()
 
 	t, _, err := readTable(s.path)
 	if err != nil {
