@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/psremote/psremote/client"
+	"github.com/psremote/psremote/client/trust"
 	"github.com/psremote/psremote/internal/inventory"
 )
 
@@ -221,14 +222,18 @@ func setOutput(text **string, b64 *string, data []byte) {
 
 // running tracks the commands in flight, to forward Ctrl-C to them.
 type running struct {
-	mu   sync.Mutex
-	cmds map[*client.Cmd]struct{}
+	mu          sync.Mutex
+	cmds        map[*client.Cmd]struct{}
+	interrupted bool // a Ctrl-C was forwarded
 }
 
-func (r *running) add(c *client.Cmd) {
+// add registers a started command; it reports false when a Ctrl-C was
+// already forwarded, which the caller must then forward itself.
+func (r *running) add(c *client.Cmd) bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.cmds[c] = struct{}{}
-	r.mu.Unlock()
+	return !r.interrupted
 }
 
 func (r *running) remove(c *client.Cmd) {
@@ -239,6 +244,7 @@ func (r *running) remove(c *client.Cmd) {
 
 func (r *running) ctrlC() {
 	r.mu.Lock()
+	r.interrupted = true
 	cmds := make([]*client.Cmd, 0, len(r.cmds))
 	for c := range r.cmds {
 		cmds = append(cmds, c)
@@ -267,8 +273,14 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 		if script, err = os.ReadFile(opts.script); err != nil {
 			return fmt.Errorf("--script: %w", err)
 		}
-		// The script runs under /bin/sh; "-- a b" are its arguments.
-		args = append([]string{"/bin/sh", "-s", "--"}, args...)
+		// The script runs under /bin/sh; "-- a b" are its arguments. The
+		// server runs the command line through sh -c, so each argument
+		// is quoted to arrive as exactly one word.
+		quoted := make([]string, len(args))
+		for i, a := range args {
+			quoted[i] = shellQuote(a)
+		}
+		args = append([]string{"/bin/sh", "-s", "--"}, quoted...)
 	}
 	// One password for every host (one prompt).
 	base, err := opts.conn.clientConfig(ctx, stdio, targets[0].endpoint, true)
@@ -339,8 +351,18 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 			case <-ctx.Done():
 				results[i] = hostResult{Host: t.name, Error: "not started: " + ctx.Err().Error()}
 				return
+			case <-interruptedFlag:
+				results[i] = hostResult{Host: t.name, Error: "not started: interrupted"}
+				return
 			}
 			defer func() { <-sem }()
+			select {
+			case <-interruptedFlag:
+				// Interrupted while this host waited for a slot.
+				results[i] = hostResult{Host: t.name, Error: "not started: interrupted"}
+				return
+			default:
+			}
 			cfg := cfgs[i]
 			var stdout, stderr io.Writer
 			var bufOut, bufErr bytes.Buffer
@@ -363,7 +385,7 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 			}
 			r := hostResult{Host: t.name, DurationMS: time.Since(t0).Milliseconds()}
 			if err != nil {
-				r.Error = err.Error()
+				r.Error = describe(err)
 				r.unreachable = !started
 			} else {
 				r.ExitCode = &code
@@ -380,7 +402,7 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 				line, _ := json.Marshal(r)
 				stdio.Out.Write(append(line, '\n'))
 			} else if err != nil {
-				fmt.Fprintf(stdio.Err, "psremote: %s: %v\n", t.name, err)
+				fmt.Fprintf(stdio.Err, "psremote: %s: %s\n", t.name, describe(err))
 			}
 			prog.done(r)
 		}()
@@ -430,6 +452,21 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 	return nil
 }
 
+// shellQuote quotes s for a POSIX shell: 'it'\''s'.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// describe adds what the user can do about an error, where there is
+// something to do.
+func describe(err error) string {
+	var ce *trust.ChangedError
+	if errors.As(err, &ce) {
+		return err.Error() + "\n  If the new certificate is legitimate (the host was reinstalled or its certificate renewed), run again with --accept-changed-cert to pin it."
+	}
+	return err.Error()
+}
+
 // runOne runs the command on one host, always deleting the shell. started
 // reports whether the host was reached (the shell was created).
 func runOne(ctx context.Context, cfg client.Config, timeout time.Duration, args []string, script []byte,
@@ -461,7 +498,12 @@ func runOne(ctx context.Context, cfg client.Config, timeout time.Duration, args 
 	if err := cmd.Start(ctx); err != nil {
 		return 0, true, err
 	}
-	live.add(cmd)
+	if !live.add(cmd) {
+		// Ctrl-C came while this command was starting.
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = cmd.Signal(sctx, client.SignalCtrlC)
+		cancel()
+	}
 	err = cmd.Wait()
 	live.remove(cmd)
 	var ee *client.ExitError

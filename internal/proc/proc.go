@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"sync"
 	"syscall"
@@ -53,6 +54,9 @@ type Host struct {
 	procs  map[*Process]struct{} // guarded by mu
 	closed bool                  // guarded by mu
 	wg     sync.WaitGroup        // one per running reaper goroutine
+	// sink receives signals the server was started ignoring; see
+	// resetIgnoredSignals. Never read: dropping them keeps them ignored.
+	sink chan os.Signal
 }
 
 // NewHost returns a process host for a server running as self. It marks
@@ -61,7 +65,32 @@ type Host struct {
 // that way, but inherited ones would otherwise leak into every child.
 func NewHost(self identity.User) *Host {
 	closeInheritedOnExec()
-	return &Host{self: self, root: self.IsRoot(), procs: make(map[*Process]struct{})}
+	h := &Host{self: self, root: self.IsRoot(), procs: make(map[*Process]struct{})}
+	h.resetIgnoredSignals()
+	return h
+}
+
+// childSignals are the signals a remote command must receive with their
+// default disposition: ctrl_c (SIGINT), ctrl_break and terminate.
+var childSignals = []os.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM}
+
+// resetIgnoredSignals makes sure children do not inherit an "ignore"
+// disposition the server itself inherited (a server started from a
+// non-interactive shell with & ignores SIGINT, one under nohup SIGHUP):
+// an ignored signal stays ignored across exec, so ctrl_c would never
+// reach the command. Handling the signal in this process instead (into
+// a channel nobody reads) gives children the default disposition.
+func (h *Host) resetIgnoredSignals() {
+	var ignored []os.Signal
+	for _, sig := range childSignals {
+		if signal.Ignored(sig) {
+			ignored = append(ignored, sig)
+		}
+	}
+	if len(ignored) > 0 {
+		h.sink = make(chan os.Signal, 1)
+		signal.Notify(h.sink, ignored...)
+	}
 }
 
 func closeInheritedOnExec() {

@@ -100,6 +100,7 @@ type command struct {
 	recvCancel context.CancelFunc
 	stdinMu    sync.Mutex    // serialises Send
 	started    chan struct{} // closed once the start attempt is over; p is set then if it succeeded
+	startedAt  time.Time     // when p was started; set before started is closed
 }
 
 func (c *command) notifyLocked() {
@@ -215,6 +216,7 @@ func (c *command) start(spec proc.Spec) {
 		return
 	}
 	c.p = p
+	c.startedAt = time.Now()
 	aborted := c.aborted
 	c.eng.wg.Add(3)
 	c.mu.Unlock()
@@ -672,6 +674,19 @@ func (c *command) signal(ctx context.Context, sig syscall.Signal) {
 	case <-ctx.Done():
 		return
 	}
+	// A shell that has only just been exec'd can lose a signal while it
+	// sets itself up and forks the command (dash drops a SIGINT that
+	// arrives within its first millisecond or so), so a signal sent right
+	// after Command waits until the process is signalSettle old.
+	if wait := signalSettle - time.Since(c.startedAt); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
 	c.mu.Lock()
 	live := c.p != nil && !c.exited && !c.aborted
 	c.mu.Unlock()
@@ -679,3 +694,6 @@ func (c *command) signal(ctx context.Context, sig syscall.Signal) {
 		_ = c.p.Signal(sig)
 	}
 }
+
+// signalSettle is the youngest a process may be when it is signalled.
+const signalSettle = 50 * time.Millisecond
