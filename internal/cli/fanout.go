@@ -452,7 +452,7 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 	return nil
 }
 
-// shellQuote quotes s for a POSIX shell: 'it'\''s'.
+// shellQuote quotes s for a POSIX shell: 'it'\”s'.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
