@@ -154,6 +154,21 @@ func (k *KnownHosts) VerifyConnection(hostport string, p Policy) func(tls.Connec
 			return nil
 		}
 
+		// Loading the system roots costs about 14 ms per process, most of
+		// a one-shot command; when they are what would be used, settle the
+		// cases that do not need them first. The outcome is the same: an
+		// insecure policy accepts anything, and a pinned certificate is
+		// trusted as it is.
+		if p.CARoots == nil {
+			if p.Insecure {
+				return accept(OutcomeInsecure)
+			}
+			if k != nil {
+				if known, ok := k.Lookup(key); ok && known == fp {
+					return accept(OutcomeKnown)
+				}
+			}
+		}
 		verr := verifyChain(cs.PeerCertificates, t.host(), p.CARoots)
 		if verr == nil {
 			return accept(OutcomeVerified)
