@@ -10,62 +10,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/psremote/psremote/auth"
 	"github.com/psremote/psremote/client"
-	"github.com/psremote/psremote/internal/identity"
 	"github.com/psremote/psremote/internal/listener"
-	"github.com/psremote/psremote/internal/proc"
-	"github.com/psremote/psremote/internal/service"
-	"github.com/psremote/psremote/internal/shell"
+	"github.com/psremote/psremote/internal/testserver"
 	"github.com/psremote/psremote/wsman"
 )
-
-type source struct{}
-
-func (source) Name() string { return "test" }
-func (source) VerifyPassword(_ context.Context, u, p string) error {
-	if u == "u" && p == "p" {
-		return nil
-	}
-	return auth.ErrBadCredentials
-}
 
 // server starts an in-process psremote server on loopback HTTPS and
 // returns a client config for it.
 func server(t *testing.T) client.Config {
 	t.Helper()
-	self, err := identity.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := proc.NewHost(self)
-	eng := shell.New(shell.Config{AllowRemoteShellAccess: true, IdleTimeout: time.Hour, OutputBuffer: 1 << 20}, host)
-	svc := service.New(service.Config{Machine: "m", MaxEnvelopeSize: 512000, MaxTimeout: 60 * time.Second,
-		ServerUser: self, ProductVendor: "psremote", ProductVersion: "OS: 1.0.0 SP: 0.0 Stack: 3.0"}, eng)
 	cert, err := listener.SelfSigned(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := listener.New(listener.Config{
-		Endpoints: []listener.Endpoint{{Transport: "HTTPS", Addr: "127.0.0.1:0", URLPrefix: "wsman", Certificate: &cert}},
-		Mechanisms: []auth.Mechanism{auth.NewBasic(auth.BasicConfig{Sources: []auth.PasswordVerifier{source{}},
-			Resolve: func(string, string) (identity.User, error) { return self, nil }})},
-		MaxEnvelopeSize: 512000, Service: svc})
-	bound, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		eng.Close(ctx)
-		host.Close(ctx)
-	})
+	srv := testserver.Start(t, testserver.Options{User: "u", Password: "p",
+		Endpoints: []listener.Endpoint{{Transport: "HTTPS", Addr: "127.0.0.1:0", URLPrefix: "wsman", Certificate: &cert}}})
 	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
-	return client.Config{Endpoint: bound[0].URL, Username: "u", Password: "p",
+	return client.Config{Endpoint: srv.URL(), Username: "u", Password: "p",
 		TLSConfig: &tls.Config{RootCAs: pool}, OperationTimeout: 2 * time.Second}
 }
 

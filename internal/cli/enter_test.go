@@ -12,12 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/psremote/psremote/auth"
 	"github.com/psremote/psremote/internal/identity"
-	"github.com/psremote/psremote/internal/listener"
-	"github.com/psremote/psremote/internal/proc"
-	"github.com/psremote/psremote/internal/service"
 	"github.com/psremote/psremote/internal/shell"
+	"github.com/psremote/psremote/internal/testserver"
 )
 
 const (
@@ -25,48 +22,14 @@ const (
 	enterTestPassword = "enter-pw"
 )
 
-type enterTestSource struct{}
-
-func (enterTestSource) Name() string { return "test" }
-func (enterTestSource) VerifyPassword(_ context.Context, u, p string) error {
-	if u == enterTestUser && p == enterTestPassword {
-		return nil
-	}
-	return auth.ErrBadCredentials
-}
-
 // enterServer starts an in-process server on loopback HTTP and returns
 // its URL and shell engine. Commands run as the test's user with
 // SHELL=/bin/sh, so enter's default command is a predictable sh -i.
 func enterServer(t *testing.T) (string, *shell.Engine) {
 	t.Helper()
-	self, err := identity.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := self
-	user.Shell = "/bin/sh"
-	host := proc.NewHost(self)
-	eng := shell.New(shell.Config{AllowRemoteShellAccess: true, IdleTimeout: time.Hour, OutputBuffer: 1 << 20}, host)
-	svc := service.New(service.Config{Machine: "m", MaxEnvelopeSize: 512000, MaxTimeout: time.Minute,
-		ServerUser: self, ProductVendor: "psremote", ProductVersion: "OS: 1.0.0 SP: 0.0 Stack: 3.0"}, eng)
-	srv := listener.New(listener.Config{
-		Endpoints: []listener.Endpoint{{Transport: "HTTP", Addr: "127.0.0.1:0", URLPrefix: "wsman"}},
-		Mechanisms: []auth.Mechanism{auth.NewBasic(auth.BasicConfig{Sources: []auth.PasswordVerifier{enterTestSource{}},
-			Resolve: func(string, string) (identity.User, error) { return user, nil }, AllowUnencrypted: true})},
-		MaxEnvelopeSize: 512000, Service: svc})
-	bound, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		eng.Close(ctx)
-		host.Close(ctx)
-	})
-	return bound[0].URL, eng
+	srv := testserver.Start(t, testserver.Options{User: enterTestUser, Password: enterTestPassword,
+		RunAs: func(u identity.User) identity.User { u.Shell = "/bin/sh"; return u }})
+	return srv.URL(), srv.Engine
 }
 
 // lockedBuffer is an io.Writer the test can read while enter writes.
