@@ -45,8 +45,17 @@ type Basic struct {
 	cfg BasicConfig
 	key [32]byte // HMAC key for cache entries, random per process
 
-	mu    sync.Mutex
-	cache map[[32]byte]cacheEntry // guarded by mu
+	mu       sync.Mutex
+	cache    map[[32]byte]cacheEntry // guarded by mu
+	inflight map[[32]byte]*flight    // guarded by mu: verifications under way
+}
+
+// flight is one verification under way; callers presenting the same
+// credentials meanwhile wait for its outcome instead of hashing again.
+type flight struct {
+	done chan struct{}
+	step Step  // set before done is closed
+	err  error // set before done is closed
 }
 
 type cacheEntry struct {
@@ -56,7 +65,7 @@ type cacheEntry struct {
 
 // NewBasic returns a Basic mechanism.
 func NewBasic(cfg BasicConfig) *Basic {
-	b := &Basic{cfg: cfg, cache: make(map[[32]byte]cacheEntry)}
+	b := &Basic{cfg: cfg, cache: make(map[[32]byte]cacheEntry), inflight: make(map[[32]byte]*flight)}
 	if b.cfg.Now == nil {
 		b.cfg.Now = time.Now
 	}
@@ -97,14 +106,43 @@ func (b *Basic) Accept(ctx context.Context, r Request) (Step, error) {
 	name = stripLocalDomain(name)
 
 	key := b.cacheKey(name, password)
-	now := b.cfg.Now()
-	b.mu.Lock()
-	if e, ok := b.cache[key]; ok && now.Before(e.expires) {
+	for {
+		now := b.cfg.Now()
+		b.mu.Lock()
+		if e, ok := b.cache[key]; ok && now.Before(e.expires) {
+			b.mu.Unlock()
+			return Step{Done: true, Result: e.res}, nil
+		}
+		if f, ok := b.inflight[key]; ok {
+			// The same name and password are being verified for another
+			// request (a fan-out's first wave): share its outcome, so
+			// argon2id or PAM runs once.
+			b.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return Step{}, ctx.Err()
+			}
+			if errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded) {
+				continue // that request went away; verify for this one
+			}
+			return f.step, f.err
+		}
+		f := &flight{done: make(chan struct{})}
+		b.inflight[key] = f
 		b.mu.Unlock()
-		return Step{Done: true, Result: e.res}, nil
-	}
-	b.mu.Unlock()
 
+		f.step, f.err = b.verify(ctx, name, password, key, now)
+		b.mu.Lock()
+		delete(b.inflight, key)
+		b.mu.Unlock()
+		close(f.done)
+		return f.step, f.err
+	}
+}
+
+// verify asks each source in turn and caches a success under key.
+func (b *Basic) verify(ctx context.Context, name, password string, key [32]byte, now time.Time) (Step, error) {
 	var sourceErr error
 	for _, src := range b.cfg.Sources {
 		err := src.VerifyPassword(ctx, name, password)

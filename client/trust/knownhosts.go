@@ -86,7 +86,14 @@ type KnownHosts struct {
 
 	// wmu serializes writers in this process. Lookup does not take it, so
 	// a writer waiting for another process's file lock blocks no reader.
+	// Whoever holds wmu commits every update queued so far in one
+	// read-modify-write of the file (group commit), so a fan-out pinning
+	// a thousand new hosts pays for a few dozen fsyncs, not a thousand.
 	wmu sync.Mutex
+
+	// qmu protects queue, the updates waiting for the next commit.
+	qmu   sync.Mutex
+	queue []*khUpdate
 
 	// mu protects entries.
 	mu      sync.RWMutex
@@ -171,38 +178,95 @@ func (k *KnownHosts) update(hostport, fp string, decide decideFunc) error {
 	return k.updateKey(key, norm, decide)
 }
 
+// khUpdate is one queued change: decide runs against the entry for key
+// as it stands when its batch is committed; err receives the outcome.
+type khUpdate struct {
+	key, fp string
+	decide  decideFunc
+	err     chan error
+}
+
 // updateKey runs decide against the file's current contents, under both
 // the process and the file lock, and writes fp for key if decide says so.
-// key and fp must be normalized.
+// key and fp must be normalized. Concurrent calls are committed together:
+// the caller that gets the process lock applies every queued update, in
+// queue order, to one fresh read of the file and writes it once.
 func (k *KnownHosts) updateKey(key, fp string, decide decideFunc) error {
+	u := &khUpdate{key: key, fp: fp, decide: decide, err: make(chan error, 1)}
+	k.qmu.Lock()
+	k.queue = append(k.queue, u)
+	k.qmu.Unlock()
+
 	k.wmu.Lock()
 	defer k.wmu.Unlock()
+	select {
+	case err := <-u.err: // an earlier holder committed it
+		return err
+	default:
+	}
+	k.qmu.Lock()
+	batch := k.queue
+	k.queue = nil
+	k.qmu.Unlock()
+	k.commit(batch)
+	return <-u.err
+}
 
+// commit applies batch to the file under the file lock and reports each
+// update's outcome on its channel. A failure to read, lock or write the
+// file fails every update of the batch.
+func (k *KnownHosts) commit(batch []*khUpdate) {
+	fail := func(err error) {
+		for _, u := range batch {
+			u.err <- err
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
-		return fmt.Errorf("trust: known_hosts directory: %w", err)
+		fail(fmt.Errorf("trust: known_hosts directory: %w", err))
+		return
 	}
 	unlock, err := lockFile(k.path + ".lock")
 	if err != nil {
-		return err
+		fail(err)
+		return
 	}
 	defer unlock()
 
 	lines, entries, err := k.load()
 	if err != nil {
-		return err
+		fail(err)
+		return
 	}
-	known, ok := entries[key]
-	write, derr := decide(key, known, fp, ok)
-	if write && derr == nil {
-		if err := k.write(setLine(lines, key, fp)); err != nil {
-			return err
+	results := make([]error, len(batch))
+	dirty := false
+	for i, u := range batch {
+		known, ok := entries[u.key]
+		write, derr := u.decide(u.key, known, u.fp, ok)
+		results[i] = derr
+		if write && derr == nil {
+			lines = setLine(lines, u.key, u.fp)
+			entries[u.key] = u.fp
+			dirty = true
 		}
-		entries[key] = fp
+	}
+	if dirty {
+		if err := k.write(lines); err != nil {
+			fail(err)
+			// Keep the cache as the file is: reload what is there.
+			if _, fresh, lerr := k.load(); lerr == nil {
+				k.mu.Lock()
+				k.entries = fresh
+				k.mu.Unlock()
+			}
+			return
+		}
 	}
 	k.mu.Lock()
 	k.entries = entries
 	k.mu.Unlock()
-	return derr
+	for i, u := range batch {
+		u.err <- results[i]
+	}
 }
 
 // khLine is one line of a known-hosts file: an entry (key != "") or a

@@ -418,3 +418,53 @@ func checkHosts(t *testing.T, path, prefix string, n int) {
 		}
 	}
 }
+
+// TestKnownHostsGroupCommitConflicts races Adds of one host with different
+// fingerprints through one store: whatever the batching, exactly one wins
+// and every other gets a ChangedError naming the winner.
+func TestKnownHostsGroupCommitConflicts(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "known_hosts")
+	k, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = k.Add("contested", fp("0123456789abcdef"[i])) })
+	}
+	wg.Wait()
+	winner, ok := k.Lookup("contested")
+	if !ok {
+		t.Fatal("no fingerprint recorded")
+	}
+	wins := 0
+	for i, err := range errs {
+		var ce *ChangedError
+		switch {
+		case err == nil:
+			wins++
+			if got := fp("0123456789abcdef"[i]); got != winner {
+				t.Errorf("Add %d succeeded with %s but %s is recorded", i, got, winner)
+			}
+		case errors.As(err, &ce):
+			if ce.Known != winner {
+				t.Errorf("ChangedError names %s, recorded is %s", ce.Known, winner)
+			}
+		default:
+			t.Errorf("Add %d: %v", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d Adds succeeded, want 1", wins)
+	}
+	reopened, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := reopened.Lookup("contested"); got != winner {
+		t.Errorf("file has %q, store has %q", got, winner)
+	}
+}
