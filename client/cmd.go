@@ -168,28 +168,45 @@ func (c *Cmd) receive(ctx context.Context) {
 	c.shell.terminateAsync(context.WithoutCancel(ctx), c.id)
 }
 
+// receiveResult is the outcome of one Receive request.
+type receiveResult struct {
+	r   *wsman.Reply
+	err error
+}
+
+// receiveLoop polls output until the command is Done. It pipelines: once
+// a reply is parsed and the command is still running, the next Receive
+// is sent before this reply's output is decoded and written, so the
+// server produces the next reply while the client consumes this one.
+// Only one Receive is ever in flight, and the server hands out output
+// only once the previous reply was written, so nothing is lost or
+// repeated.
 func (c *Cmd) receiveLoop(ctx context.Context) error {
+	pctx, pcancel := context.WithCancel(ctx)
+	var pending chan receiveResult
+	defer func() {
+		pcancel()
+		if pending != nil {
+			<-pending
+		}
+	}()
+	var buf []byte
 	first := true
 	for {
-		h := c.shell.header(wsman.ActionReceive)
-		if first && c.Stdin == nil {
-			h.OperationTimeout = min(quickPoll, c.shell.c.cfg.OperationTimeout)
-		} else if c.Stdin == nil && !c.stdinClosed {
-			// Still running after the first poll: close its input (nil
-			// Stdin means no input, as with os/exec).
-			c.stdinClosed = true
-			if err := c.send(ctx, nil, true); err != nil && ctx.Err() == nil {
-				if f, ok := wsman.AsFault(err); !ok || f.WSManCode == wsman.ErrCodeUnexpectedSelectors {
-					return err
-				}
+		var r *wsman.Reply
+		var err error
+		if pending != nil {
+			res := <-pending
+			pending = nil
+			r, err = res.r, res.err
+		} else {
+			var h wsman.RequestHeader
+			if h, err = c.receiveHeader(ctx, first); err != nil {
+				return err
 			}
+			first = false
+			r, err = c.receiveCall(ctx, h)
 		}
-		first = false
-		r, err := c.shell.c.call(ctx, h, func(b *bytes.Buffer) {
-			b.WriteString(`<rsp:Receive><rsp:DesiredStream CommandId="`)
-			wsman.EscapeAttr(b, c.id)
-			b.WriteString(`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
-		})
 		if f, ok := wsman.AsFault(err); ok && f.WSManCode == wsman.ErrCodeOperationTimedOut {
 			continue
 		}
@@ -199,7 +216,25 @@ func (c *Cmd) receiveLoop(ctx context.Context) error {
 			}
 			return err
 		}
-		out, err := wsman.ParseReceiveResponse(r)
+		if !r.Body.Is(wsman.NsShell, "ReceiveResponse") {
+			return fmt.Errorf("client: Receive: reply is not a ReceiveResponse")
+		}
+		state := wsman.ReceiveCommandState(r)
+		done := state != nil && state.State == wsman.CommandStateDone
+		if !done {
+			h, err := c.receiveHeader(ctx, false)
+			if err != nil {
+				return err
+			}
+			ch := make(chan receiveResult, 1)
+			pending = ch
+			go func() {
+				r, err := c.receiveCall(pctx, h)
+				ch <- receiveResult{r, err}
+			}()
+		}
+		var out *wsman.ReceiveOutput
+		out, buf, err = wsman.ParseReceiveResponseBuf(r, buf[:0])
 		if err != nil {
 			return err
 		}
@@ -218,11 +253,39 @@ func (c *Cmd) receiveLoop(ctx context.Context) error {
 				return fmt.Errorf("client: writing %s: %w", s.Name, err)
 			}
 		}
-		if out.State != nil && out.State.State == wsman.CommandStateDone {
-			c.exitCode = out.State.ExitCode
+		if done {
+			c.exitCode = state.ExitCode
 			return nil
 		}
 	}
+}
+
+// receiveHeader returns the header of the next Receive. The first poll of
+// a command without Stdin is short; if the command is still running
+// after it, its stdin is closed (nil Stdin means no input, as with
+// os/exec) before the next poll.
+func (c *Cmd) receiveHeader(ctx context.Context, first bool) (wsman.RequestHeader, error) {
+	h := c.shell.header(wsman.ActionReceive)
+	if first && c.Stdin == nil {
+		h.OperationTimeout = min(quickPoll, c.shell.c.cfg.OperationTimeout)
+	} else if c.Stdin == nil && !c.stdinClosed {
+		c.stdinClosed = true
+		if err := c.send(ctx, nil, true); err != nil && ctx.Err() == nil {
+			if f, ok := wsman.AsFault(err); !ok || f.WSManCode == wsman.ErrCodeUnexpectedSelectors {
+				return h, err
+			}
+		}
+	}
+	return h, nil
+}
+
+// receiveCall sends one Receive for the command's stdout and stderr.
+func (c *Cmd) receiveCall(ctx context.Context, h wsman.RequestHeader) (*wsman.Reply, error) {
+	return c.shell.c.call(ctx, h, func(b *bytes.Buffer) {
+		b.WriteString(`<rsp:Receive><rsp:DesiredStream CommandId="`)
+		wsman.EscapeAttr(b, c.id)
+		b.WriteString(`">stdout stderr</rsp:DesiredStream></rsp:Receive>`)
+	})
 }
 
 // Wait waits for the command to finish and releases it on the server. It

@@ -266,37 +266,69 @@ type ReceiveOutput struct {
 // streams in any order, End markers, and the command state (Running with
 // or without an ExitCode, Done).
 func ParseReceiveResponse(r *Reply) (*ReceiveOutput, error) {
+	out, _, err := ParseReceiveResponseBuf(r, nil)
+	return out, err
+}
+
+// ParseReceiveResponseBuf is [ParseReceiveResponse] decoding the stream
+// data onto buf, which it returns grown: every StreamData.Data aliases it.
+// A caller that passes the returned buffer back (as buf[:0]) once it has
+// consumed the output decodes a long stream without allocating.
+func ParseReceiveResponseBuf(r *Reply, buf []byte) (*ReceiveOutput, []byte, error) {
 	if !r.Body.Is(NsShell, "ReceiveResponse") {
-		return nil, fmt.Errorf("wsman: not a ReceiveResponse")
+		return nil, buf, fmt.Errorf("wsman: not a ReceiveResponse")
 	}
 	out := &ReceiveOutput{}
-	for _, s := range r.Body.ChildrenNamed(NsShell, "Stream") {
+	streams := r.Body.ChildrenNamed(NsShell, "Stream")
+	// Decode everything first, then slice: appending may move buf.
+	ends := make([]int, len(streams))
+	for i, s := range streams {
+		var err error
+		if buf, err = appendBase64(buf, s.Text); err != nil {
+			name, _ := s.Attr("Name")
+			return nil, buf, fmt.Errorf("wsman: stream %s: %w", name, err)
+		}
+		ends[i] = len(buf)
+	}
+	start := 0
+	for i, s := range streams {
 		sd := StreamData{}
 		sd.Name, _ = s.Attr("Name")
 		sd.CommandID, _ = s.AttrFold("CommandId")
 		if end, ok := s.Attr("End"); ok {
 			sd.End = strings.EqualFold(strings.TrimSpace(end), "true")
 		}
-		data, err := decodeBase64(s.Text)
-		if err != nil {
-			return nil, fmt.Errorf("wsman: stream %s: %w", sd.Name, err)
+		if ends[i] > start {
+			sd.Data = buf[start:ends[i]:ends[i]]
 		}
-		sd.Data = data
+		start = ends[i]
 		out.Streams = append(out.Streams, sd)
 	}
-	if st := r.Body.Child(NsShell, "CommandState"); st != nil {
-		cs := &CommandState{}
-		cs.CommandID, _ = st.AttrFold("CommandId")
-		cs.State, _ = st.Attr("State")
-		if ec := st.Child(NsShell, "ExitCode"); ec != nil {
-			n, err := strconv.ParseInt(ec.TrimText(), 10, 64)
-			if err == nil {
-				cs.ExitCode, cs.HasExitCode = int(int32(n)), true
-			}
-		}
-		out.State = cs
+	out.State = ReceiveCommandState(r)
+	return out, buf, nil
+}
+
+// ReceiveCommandState returns the rsp:CommandState of a ReceiveResponse,
+// or nil. It does not decode the streams, so a client can decide on the
+// next request before it spends time on the output.
+func ReceiveCommandState(r *Reply) *CommandState {
+	if r.Body == nil || !r.Body.Is(NsShell, "ReceiveResponse") {
+		return nil
 	}
-	return out, nil
+	st := r.Body.Child(NsShell, "CommandState")
+	if st == nil {
+		return nil
+	}
+	cs := &CommandState{}
+	cs.CommandID, _ = st.AttrFold("CommandId")
+	cs.State, _ = st.Attr("State")
+	if ec := st.Child(NsShell, "ExitCode"); ec != nil {
+		n, err := strconv.ParseInt(ec.TrimText(), 10, 64)
+		if err == nil {
+			cs.ExitCode, cs.HasExitCode = int(int32(n)), true
+		}
+	}
+	return cs
 }
 
 // ParseIdentifyResponse decodes wsmid:IdentifyResponse.

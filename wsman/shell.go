@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Wire forms of the WinRS shell messages ([MS-WSMV] 2.2.4.7, .26, .27,
@@ -159,6 +160,24 @@ func ParseSend(body *Element) ([]StreamData, error) {
 // decodeBase64 decodes stream content. The decoder itself skips CR and
 // LF; other XML whitespace (a wrapped or indented payload) is stripped
 // only when the fast path fails.
+// appendBase64 decodes base64 text s (XML whitespace allowed) onto dst
+// without copying s first.
+func appendBase64(dst []byte, s string) ([]byte, error) {
+	if s == "" {
+		return dst, nil
+	}
+	src := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
+	if out, ok := appendDecodeBase64(dst, src); ok {
+		return out, nil
+	}
+	n := len(dst)
+	out, err := base64.StdEncoding.AppendDecode(dst, src)
+	if err == nil {
+		return out, nil
+	}
+	return base64.StdEncoding.AppendDecode(out[:n], []byte(stripSpace(s)))
+}
+
 func decodeBase64(s string) ([]byte, error) {
 	if data, err := base64.StdEncoding.DecodeString(s); err == nil {
 		return data, nil
@@ -312,7 +331,7 @@ func WriteReceiveResponse(b *bytes.Buffer, streams []StreamData, state *CommandS
 			n := base64.StdEncoding.EncodedLen(len(s.Data))
 			b.Grow(n)
 			dst := b.AvailableBuffer()[:n]
-			base64.StdEncoding.Encode(dst, s.Data)
+			encodeBase64(dst, s.Data)
 			b.Write(dst)
 		}
 		b.WriteString(`</rsp:Stream>`)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,18 @@ const annotSignals = "psremote/signals"
 // Main runs the command line and returns the process exit status.
 func Main(args []string) int {
 	stdio := IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}
+	if path := os.Getenv("PSREMOTE_CPUPROFILE"); path != "" {
+		// A development aid for the benchmarks in bench/: a CPU profile
+		// of this process.
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() {
+					pprof.StopCPUProfile()
+					f.Close()
+				}()
+			}
+		}
+	}
 	err := Run(context.Background(), stdio, args)
 	if err == nil {
 		return exitOK

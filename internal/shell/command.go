@@ -98,9 +98,15 @@ type command struct {
 	inRead     [2]bool // a reader is blocked in read(2)
 	recvGen    uint64
 	recvCancel context.CancelFunc
-	stdinMu    sync.Mutex    // serialises Send
-	started    chan struct{} // closed once the start attempt is over; p is set then if it succeeded
-	startedAt  time.Time     // when p was started; set before started is closed
+	// unacked is non-nil while a Receive's result is being written to
+	// the client: it is closed by that result's Commit. A later Receive
+	// waits for it, so a client that sends its next Receive as soon as it
+	// has read a reply (pipelining, or a new connection per request as
+	// winrm-client does) never races the commit and gets the data twice.
+	unacked   chan struct{}
+	stdinMu   sync.Mutex    // serialises Send
+	started   chan struct{} // closed once the start attempt is over; p is set then if it succeeded
+	startedAt time.Time     // when p was started; set before started is closed
 }
 
 func (c *command) notifyLocked() {
@@ -481,6 +487,31 @@ func (e *Engine) Receive(ctx context.Context, owner Owner, shellID, commandID st
 	}
 	budget = max(budget, 1)
 
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	// Let the previous reply's write finish first. A writer that never
+	// finishes (a client that stopped reading) is overtaken when this
+	// Receive's own timeout ends: its Commit is then ignored.
+	c.mu.Lock()
+	for c.unacked != nil {
+		ch := c.unacked
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			timer.Reset(0)
+			c.mu.Lock()
+			if c.unacked == ch {
+				c.unacked = nil
+			}
+			c.mu.Unlock()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c.mu.Lock()
+	}
+	c.mu.Unlock()
+
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c.mu.Lock()
@@ -491,9 +522,6 @@ func (e *Engine) Receive(ctx context.Context, owner Owner, shellID, commandID st
 	gen := c.recvGen
 	c.recvCancel = cancel
 	c.mu.Unlock()
-
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
 	for {
 		c.mu.Lock()
 		if c.aborted {
@@ -596,11 +624,18 @@ func (c *command) takeLocked(want [2]bool, budget int, gen uint64) *ReceiveResul
 		res.Chunks[i].Data = append([]byte(nil), res.Chunks[i].Data...)
 	}
 	done := res.Done
+	unacked := make(chan struct{})
+	c.unacked = unacked
 	res.Commit = func(delivered bool) {
+		c.mu.Lock()
+		if c.unacked == unacked {
+			close(unacked)
+			c.unacked = nil
+		}
 		if !delivered {
+			c.mu.Unlock()
 			return
 		}
-		c.mu.Lock()
 		if c.recvGen != gen {
 			// A newer Receive already re-took this data.
 			c.mu.Unlock()

@@ -249,6 +249,64 @@ func TestUncommittedReceiveIsRedelivered(t *testing.T) {
 	}
 }
 
+// TestReceiveWaitsForPreviousCommit: a Receive that arrives while the
+// previous reply is still being written (a pipelining client, or one that
+// uses a new connection per request) waits for that reply's Commit and so
+// never gets the same output twice.
+func TestReceiveWaitsForPreviousCommit(t *testing.T) {
+	e, _, o := testEngine(t, nil)
+	sid := newShell(t, e, o)
+	cid, err := e.Command(context.Background(), o, sid, CommandSpec{Command: "echo first; sleep 0.3; echo second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Receive(context.Background(), o, sid, cid, []string{"stdout"}, 1<<20, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := make(chan *result, 1)
+	go func() { next <- collect(t, e, o, sid, cid, 1<<20) }()
+	time.Sleep(50 * time.Millisecond) // the next Receive is now waiting
+	got := ""
+	for _, c := range res.Chunks {
+		got += string(c.Data)
+	}
+	res.Commit(true)
+	r := <-next
+	if got+r.stdout.String() != "first\nsecond\n" {
+		t.Errorf("first reply %q, rest %q; want each line once", got, r.stdout.String())
+	}
+}
+
+// TestReceiveOvertakesStuckWriter: a reply whose write never finishes
+// delays the next Receive only until that Receive's timeout; its output
+// is then delivered again rather than lost.
+func TestReceiveOvertakesStuckWriter(t *testing.T) {
+	e, _, o := testEngine(t, nil)
+	sid := newShell(t, e, o)
+	cid, err := e.Command(context.Background(), o, sid, CommandSpec{Command: "echo only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Receive(context.Background(), o, sid, cid, []string{"stdout"}, 1<<20, 5*time.Second)
+	if err != nil || len(res.Chunks) == 0 {
+		t.Fatalf("receive: %v %+v", err, res)
+	}
+	start := time.Now()
+	res2, err := e.Receive(context.Background(), o, sid, cid, []string{"stdout"}, 1<<20, 200*time.Millisecond)
+	if err != nil {
+		t.Fatalf("second receive: %v", err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("second receive did not wait for the first reply's commit (%v)", d)
+	}
+	if len(res2.Chunks) == 0 || string(res2.Chunks[0].Data) != "only\n" {
+		t.Errorf("second receive got %+v; want the unacknowledged output again", res2.Chunks)
+	}
+	res.Commit(true) // the stuck writer finally finishes: ignored
+	res2.Commit(true)
+}
+
 func TestReceiveCancelledLosesNothing(t *testing.T) {
 	e, _, o := testEngine(t, nil)
 	sid := newShell(t, e, o)
