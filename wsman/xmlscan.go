@@ -318,8 +318,8 @@ func (s *scanner) name() (prefix, local string, err error) {
 		s.pos++
 	}
 	raw := s.data[start:s.pos]
-	if pl, ok := knownNames[string(raw)]; ok {
-		return pl[0], pl[1], nil
+	if p, l, ok := knownName(raw); ok {
+		return p, l, nil
 	}
 	n := string(raw)
 	if n == "" {
@@ -423,13 +423,13 @@ func (t *textAcc) string(alias bool) string {
 	return string(t.view)
 }
 
-// knownNames maps the qualified names WinRM clients commonly send to
-// their prefix and local parts, so scanning them allocates nothing. It is
-// built once and only read.
-var knownNames = func() map[string][2]string {
-	prefixes := []string{"", "s", "env", "soap", "a", "wsa", "addressing", "w", "wsman", "p", "wsmv", "rsp",
-		"x", "wst", "n", "wsen", "e", "wse", "wsmid", "f", "cfg", "b", "xml", "xmlns", "xsi", "xsd"}
-	locals := []string{"Envelope", "Header", "Body", "Fault", "Code", "Value", "Subcode", "Reason", "Text", "Detail",
+// knownWords interns the prefixes and local names WinRM clients commonly
+// send, so scanning them allocates nothing. It is built once (in a few
+// microseconds: process start matters to a one-shot client) and only read.
+var knownWords = func() map[string]string {
+	words := []string{"s", "env", "soap", "a", "wsa", "addressing", "w", "wsman", "p", "wsmv", "rsp",
+		"x", "wst", "n", "wsen", "e", "wse", "wsmid", "f", "cfg", "b", "xml", "xmlns", "xsi", "xsd",
+		"Envelope", "Header", "Body", "Fault", "Code", "Value", "Subcode", "Reason", "Text", "Detail",
 		"To", "ReplyTo", "Address", "Action", "MessageID", "RelatesTo", "FaultTo", "ResourceURI", "MaxEnvelopeSize",
 		"OperationTimeout", "Locale", "DataLocale", "SessionId", "ActivityId", "OperationID", "SequenceId",
 		"SelectorSet", "Selector", "OptionSet", "Option", "Shell", "ShellId", "Environment", "Variable",
@@ -440,22 +440,28 @@ var knownNames = func() map[string][2]string {
 		"PullResponse", "EnumerationContext", "Items", "EndOfSequence", "MaxElements", "OptimizeEnumeration",
 		"WSManFault", "Message", "FaultDetail", "ProviderFault", "Name", "MustComply", "Type", "State", "End",
 		"mustUnderstand", "lang", "ResourceUri", "Owner", "ClientIP", "ShellRunTime", "ShellInactivity"}
-	m := make(map[string][2]string, len(prefixes)*len(locals))
-	for _, p := range prefixes {
-		for _, l := range locals {
-			if p == "" {
-				m[l] = [2]string{"", l}
-			} else {
-				m[p+":"+l] = [2]string{p, l}
-			}
-		}
+	m := make(map[string]string, len(words))
+	for _, w := range words {
+		m[w] = w
 	}
-	for _, p := range prefixes[1:] {
-		m["xmlns:"+p] = [2]string{"xmlns", p}
-	}
-	m["xmlns"] = [2]string{"", "xmlns"}
 	return m
 }()
+
+// knownName splits a qualified name made of known words without
+// allocating; ok is false for anything else, which the caller then
+// checks and copies.
+func knownName(raw []byte) (prefix, local string, ok bool) {
+	i := bytes.IndexByte(raw, ':')
+	if i < 0 {
+		local, ok = knownWords[string(raw)]
+		return "", local, ok
+	}
+	if prefix, ok = knownWords[string(raw[:i])]; !ok {
+		return "", "", false
+	}
+	local, ok = knownWords[string(raw[i+1:])]
+	return prefix, local, ok
+}
 
 // checkChars rejects characters XML does not allow: controls other than
 // TAB, LF and CR, U+FFFE, U+FFFF, and invalid UTF-8.
