@@ -46,6 +46,11 @@ type Result struct {
 	User identity.User
 	// Mechanism names the scheme that succeeded ("Basic").
 	Mechanism string
+	// Authorize, when set, is a further check the mechanism needs once the
+	// request's resource URI is known (certificate mappings restricted to
+	// URIs). The service calls it before dispatching; an error means
+	// AccessDenied.
+	Authorize func(resourceURI string) error
 }
 
 // Request is what a mechanism sees of one HTTP request.
@@ -63,6 +68,16 @@ type Request struct {
 	// arrived on. Connection-oriented schemes (Negotiate) keep their
 	// context here.
 	Conn *ConnState
+	// ChannelBindings is the RFC 5929 tls-server-end-point application
+	// data of the listener's certificate on HTTPS (see package cbt), nil
+	// on HTTP.
+	ChannelBindings []byte
+	// Gate, when set, must be called with the account name a client
+	// claims right before its credential is checked (after cheap syntax
+	// checks, before a password hash or a challenge response is
+	// verified). It may wait, to slow down password guessing; an error
+	// means the attempt must fail without checking the credential.
+	Gate func(ctx context.Context, account string) error
 }
 
 // Step is the outcome of one authentication leg.

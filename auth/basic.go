@@ -132,6 +132,17 @@ func (b *Basic) Accept(ctx context.Context, r Request) (Step, error) {
 		b.inflight[key] = f
 		b.mu.Unlock()
 
+		if r.Gate != nil {
+			if err := r.Gate(ctx, name); err != nil {
+				b.mu.Lock()
+				delete(b.inflight, key)
+				b.mu.Unlock()
+				f.err = fmt.Errorf("%w: %w", ErrBadCredentials, err)
+				close(f.done)
+				return Step{}, f.err
+			}
+		}
+
 		f.step, f.err = b.verify(ctx, name, password, key, now)
 		b.mu.Lock()
 		delete(b.inflight, key)

@@ -94,7 +94,8 @@ func (mm *Mechanism) Accept(ctx context.Context, r auth.Request) (auth.Step, err
 	if !u.Valid() {
 		return auth.Step{}, fmt.Errorf("%w: certificate mapping rule %d: resolver returned no identity", auth.ErrBadCredentials, mt.rule)
 	}
-	return auth.Step{Done: true, Result: auth.Result{Principal: mt.name, User: u, Mechanism: MechanismName}}, nil
+	authorize := func(resourceURI string) error { return mm.Authorize(chains, resourceURI) }
+	return auth.Step{Done: true, Result: auth.Result{Principal: mt.name, User: u, Mechanism: MechanismName, Authorize: authorize}}, nil
 }
 
 // Authorize is the second half of certificate mapping, run once the

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/psremote/psremote/auth"
 	"github.com/psremote/psremote/auth/accounts"
+	"github.com/psremote/psremote/auth/certmap"
 	"github.com/psremote/psremote/auth/pam"
+	"github.com/psremote/psremote/auth/throttle"
 	"github.com/psremote/psremote/internal/config"
 	"github.com/psremote/psremote/internal/identity"
 	"github.com/psremote/psremote/internal/listener"
@@ -132,9 +135,19 @@ func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
 		SecurityProfiles: securityProfiles(mechs),
 		Logger:           logger,
 	}, eng)
+	cas, err := clientCAs(cfg)
+	if err != nil {
+		return err
+	}
+	var limiter *throttle.Limiter
+	if cfg.Service.Auth.LoginThrottle {
+		limiter = throttle.New(throttle.Config{})
+	}
 	srv := listener.New(listener.Config{
 		Endpoints:          endpoints,
 		Mechanisms:         mechs,
+		ClientCAs:          cas,
+		Limiter:            limiter,
 		MaxEnvelopeSize:    int(cfg.MaxEnvelopeSizekb) << 10,
 		MaxPacketRetrieval: time.Duration(cfg.Service.MaxPacketRetrievalTimeSeconds) * time.Second,
 		Service:            svc,
@@ -220,11 +233,16 @@ func securityProfiles(mechs []auth.Mechanism) func(secure bool) []string {
 	return func(secure bool) []string {
 		var out []string
 		for _, m := range mechs {
-			if m.Scheme() == "Basic" {
+			switch m.Scheme() {
+			case "Basic":
 				if secure {
 					out = append(out, wsman.SecProfilePrefix+"https/basic")
 				} else {
 					out = append(out, wsman.SecProfilePrefix+"http/basic")
+				}
+			case certmap.AuthorizationURI:
+				if secure {
+					out = append(out, certmap.AuthorizationURI)
 				}
 			}
 		}
@@ -250,7 +268,39 @@ func buildMechanisms(cfg *config.Config, self identity.User) ([]auth.Mechanism, 
 			AllowUnencrypted: cfg.Service.AllowUnencrypted,
 		}))
 	}
+	if cfg.Service.Auth.Certificate {
+		rules := make([]certmap.Rule, len(cfg.CertMapping))
+		for i, m := range cfg.CertMapping {
+			rules[i] = certmap.Rule{Issuer: m.Issuer, Subject: m.Subject, URI: m.URI, UserName: m.UserName, Enabled: *m.Enabled}
+		}
+		mapper, err := certmap.NewMapper(rules)
+		if err != nil {
+			return nil, fmt.Errorf("CertMapping: %w", err)
+		}
+		// Mapped accounts are real local accounts whatever user the
+		// server runs as.
+		mechs = append(mechs, certmap.NewMechanism(mapper, func(principal, _ string) (identity.User, error) {
+			return identity.Lookup(principal)
+		}))
+	}
 	return mechs, nil
+}
+
+// clientCAs loads Service.Auth.ClientCAFile when certificate
+// authentication is on.
+func clientCAs(cfg *config.Config) (*x509.CertPool, error) {
+	if !cfg.Service.Auth.Certificate {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(cfg.Service.Auth.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("Service.Auth.ClientCAFile: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("Service.Auth.ClientCAFile %s: no PEM certificates", cfg.Service.Auth.ClientCAFile)
+	}
+	return pool, nil
 }
 
 // resolver maps an authenticated name to a local identity. On a root

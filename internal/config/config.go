@@ -39,6 +39,27 @@ type Config struct {
 	Service   Service    `yaml:"Service"`
 	Winrs     Winrs      `yaml:"Winrs"`
 	Listeners []Listener `yaml:"Listeners"`
+	// CertMapping mirrors `winrm/config/service/certmapping`: which client
+	// certificates log in as which local account (MS-WSMV 3.1.4.1.35).
+	CertMapping []CertMappingRule `yaml:"CertMapping"`
+}
+
+// CertMappingRule is one certificate mapping. The client certificate's
+// user principal name (subject alternative name) must match Subject, its
+// issuing CA must have the SHA-1 thumbprint Issuer, and the request's
+// resource URI must match URI; the longest Subject, then the longest URI,
+// wins.
+type CertMappingRule struct {
+	// Issuer is the SHA-1 thumbprint of the issuing CA certificate.
+	Issuer string `yaml:"Issuer"`
+	// Subject is "*", "*@domain" or "*.suffix" style, or an exact UPN.
+	Subject string `yaml:"Subject"`
+	// URI is a resource URI pattern: "*", "prefix*" or exact. Default "*".
+	URI string `yaml:"URI"`
+	// UserName is the local account the certificate logs in as.
+	UserName string `yaml:"UserName"`
+	// Enabled; default true.
+	Enabled *bool `yaml:"Enabled"`
 }
 
 // Service mirrors `winrm/config/service`.
@@ -78,6 +99,18 @@ type ServiceAuth struct {
 	BasicSources []string `yaml:"BasicSources"`
 	// PAMService is the PAM service name used by the "pam" source. Default "psremote".
 	PAMService string `yaml:"PAMService"`
+	// Certificate enables client certificate authentication on HTTPS
+	// listeners (the .../secprofile/https/mutual Authorization header),
+	// mapped to accounts by CertMapping. Default false, as on Windows.
+	Certificate bool `yaml:"Certificate"`
+	// ClientCAFile names the PEM file of the CA certificates client
+	// certificates must chain to (psremote only; Windows uses the machine's
+	// trusted roots). Required when Certificate is true.
+	ClientCAFile string `yaml:"ClientCAFile"`
+	// LoginThrottle slows down repeated failed logins per client address
+	// and per account, without locking out the account from other
+	// addresses (psremote only). Default true.
+	LoginThrottle bool `yaml:"LoginThrottle"`
 }
 
 // Winrs mirrors `winrm/config/winrs`.
@@ -155,7 +188,7 @@ func defaults() *Config {
 		Service: Service{
 			MaxConcurrentOperationsPerUser: DefaultMaxConcurrentOperationsPerUser,
 			MaxPacketRetrievalTimeSeconds:  DefaultMaxPacketRetrievalTimeSeconds,
-			Auth:                           ServiceAuth{Basic: true, PAMService: DefaultPAMService},
+			Auth:                           ServiceAuth{Basic: true, PAMService: DefaultPAMService, LoginThrottle: true},
 		},
 		Winrs: Winrs{
 			AllowRemoteShellAccess: true,
@@ -241,6 +274,15 @@ func (c *Config) finish() {
 			l.Enabled = ptr(true)
 		}
 	}
+	for i := range c.CertMapping {
+		m := &c.CertMapping[i]
+		if m.Enabled == nil {
+			m.Enabled = ptr(true)
+		}
+		if m.URI == "" {
+			m.URI = "*"
+		}
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -257,6 +299,14 @@ func (c *Config) Validate() error {
 	for _, s := range c.Service.Auth.BasicSources {
 		if s != "store" && s != "pam" {
 			errs = append(errs, fmt.Errorf("Service.Auth.BasicSources: unknown source %q (want store or pam)", s))
+		}
+	}
+	if c.Service.Auth.Certificate && c.Service.Auth.ClientCAFile == "" {
+		errs = append(errs, errors.New("Service.Auth.Certificate needs Service.Auth.ClientCAFile (the CAs client certificates chain to)"))
+	}
+	for i, m := range c.CertMapping {
+		if m.Issuer == "" || m.Subject == "" || m.UserName == "" {
+			errs = append(errs, fmt.Errorf("CertMapping[%d]: Issuer, Subject and UserName are required", i))
 		}
 	}
 	seen := map[string]bool{}

@@ -3,12 +3,14 @@ package listener
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -16,6 +18,8 @@ import (
 	"time"
 
 	"github.com/psremote/psremote/auth"
+	"github.com/psremote/psremote/auth/cbt"
+	"github.com/psremote/psremote/auth/throttle"
 	"github.com/psremote/psremote/internal/service"
 )
 
@@ -55,6 +59,13 @@ type Config struct {
 	MaxPacketRetrieval time.Duration
 	// Service handles SOAP requests.
 	Service *service.Service
+	// ClientCAs, when set, makes HTTPS listeners ask for a client
+	// certificate (certificate authentication) and verify it against
+	// these roots; a client may still connect without one.
+	ClientCAs *x509.CertPool
+	// Limiter, when set, slows down failed logins per client address and
+	// account.
+	Limiter *throttle.Limiter
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -114,6 +125,7 @@ func (s *Server) Start() ([]Bound, error) {
 		secure := ep.Transport == "HTTPS"
 		b := Bound{Transport: ep.Transport}
 		scheme := "http"
+		var cbtData []byte
 		if secure {
 			if ep.Certificate == nil {
 				return fail(fmt.Errorf("listener: HTTPS %s has no certificate", ep.Addr))
@@ -121,14 +133,24 @@ func (s *Server) Start() ([]Bound, error) {
 			scheme = "https"
 			b.Thumbprint = Thumbprint(ep.Certificate.Certificate[0])
 			b.Fingerprint256 = Fingerprint256(ep.Certificate.Certificate[0])
-			l = tls.NewListener(l, &tls.Config{
+			tc := &tls.Config{
 				Certificates: []tls.Certificate{*ep.Certificate},
 				MinVersion:   tls.VersionTLS12,
 				NextProtos:   []string{"http/1.1"},
-			})
+			}
+			if s.cfg.ClientCAs != nil {
+				tc.ClientAuth = tls.VerifyClientCertIfGiven
+				tc.ClientCAs = s.cfg.ClientCAs
+			}
+			l = tls.NewListener(l, tc)
+			leaf, err := x509.ParseCertificate(ep.Certificate.Certificate[0])
+			if err != nil {
+				return fail(fmt.Errorf("listener: HTTPS %s: certificate: %w", ep.Addr, err))
+			}
+			cbtData = cbt.TLSServerEndPoint(leaf)
 		}
 		b.URL = fmt.Sprintf("%s://%s/%s", scheme, l.Addr().String(), ep.URLPrefix)
-		h := &handler{srv: s, ep: ep, secure: secure, scheme: scheme}
+		h := &handler{srv: s, ep: ep, secure: secure, scheme: scheme, cbt: cbtData}
 		hs := &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: readHeaderTimeout,
@@ -193,6 +215,7 @@ type handler struct {
 	ep     Endpoint
 	secure bool
 	scheme string
+	cbt    []byte // tls-server-end-point channel bindings on HTTPS
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -305,12 +328,28 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (auth.Res
 		h.challenge(w, nil)
 		return auth.Result{}, false
 	}
+	addr := clientAddr(r.RemoteAddr)
+	var account string
+	gate := func(ctx context.Context, name string) error {
+		account = name
+		if h.srv.cfg.Limiter == nil || !addr.IsValid() {
+			return nil
+		}
+		return h.srv.cfg.Limiter.Wait(ctx, addr, name)
+	}
 	step, err := mech.Accept(r.Context(), auth.Request{Credentials: creds, Secure: h.secure, TLS: r.TLS,
-		RemoteAddr: r.RemoteAddr, Conn: conn})
+		RemoteAddr: r.RemoteAddr, Conn: conn, ChannelBindings: h.cbt, Gate: gate})
 	if err != nil {
+		if lim := h.srv.cfg.Limiter; lim != nil && addr.IsValid() && account != "" &&
+			errors.Is(err, auth.ErrBadCredentials) && !errors.Is(err, throttle.ErrThrottled) {
+			lim.Failure(addr, account)
+		}
 		h.srv.logger.Info("authentication failed", "scheme", mech.Scheme(), "client", hostOnly(r.RemoteAddr), "reason", reasonClass(err))
 		h.challenge(w, nil)
 		return auth.Result{}, false
+	}
+	if step.Done && account != "" && h.srv.cfg.Limiter != nil && addr.IsValid() {
+		h.srv.cfg.Limiter.Success(addr, account)
 	}
 	if !step.Done {
 		w.Header().Set("WWW-Authenticate", step.Reply)
@@ -327,6 +366,8 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (auth.Res
 // never its secret-bearing detail.
 func reasonClass(err error) string {
 	switch {
+	case errors.Is(err, throttle.ErrThrottled):
+		return "throttled"
 	case errors.Is(err, auth.ErrBadCredentials):
 		return "bad-credentials"
 	case errors.Is(err, auth.ErrMalformed):
@@ -374,6 +415,15 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, rep *service.Rep
 	if rep.Commit != nil {
 		rep.Commit(err == nil)
 	}
+}
+
+// clientAddr parses the client's IP address; the zero Addr if it cannot.
+func clientAddr(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
 }
 
 func hostOnly(addr string) string {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/psremote/psremote/auth"
+	"github.com/psremote/psremote/auth/throttle"
 	"github.com/psremote/psremote/internal/identity"
 	"github.com/psremote/psremote/internal/proc"
 	"github.com/psremote/psremote/internal/service"
@@ -40,6 +43,11 @@ type testServer struct {
 
 func startServer(t *testing.T, allowUnencrypted bool) *testServer {
 	t.Helper()
+	return startServerWith(t, allowUnencrypted, nil)
+}
+
+func startServerWith(t *testing.T, allowUnencrypted bool, lim *throttle.Limiter) *testServer {
+	t.Helper()
 	self, err := identity.Current()
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +67,8 @@ func startServer(t *testing.T, allowUnencrypted bool) *testServer {
 	srv := New(Config{Endpoints: []Endpoint{
 		{Transport: "HTTP", Addr: "127.0.0.1:0", URLPrefix: "wsman"},
 		{Transport: "HTTPS", Addr: "127.0.0.1:0", URLPrefix: "wsman", Certificate: &cert},
-	}, Mechanisms: []auth.Mechanism{basic}, MaxEnvelopeSize: 16 << 10, MaxPacketRetrieval: time.Second, Service: svc})
+	}, Mechanisms: []auth.Mechanism{basic}, MaxEnvelopeSize: 16 << 10, MaxPacketRetrieval: time.Second, Service: svc,
+		Limiter: lim})
 	bound, err := srv.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -232,5 +241,40 @@ func TestThumbprintLookup(t *testing.T) {
 	}
 	if st, _ := os.Stat(filepath.Join(dir, "tls", "selfsigned.key")); st.Mode().Perm() != 0o600 {
 		t.Errorf("key mode %v", st.Mode().Perm())
+	}
+}
+
+// TestFailedLoginsAreThrottled: failed Basic logins are counted against
+// the client address and the account they claimed, a success clears
+// them, and another account from the same address is not affected more
+// than the address itself.
+func TestFailedLoginsAreThrottled(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	lim := throttle.New(throttle.Config{Free: 2, Base: time.Millisecond, Max: 5 * time.Millisecond, Now: func() time.Time { return now }})
+	ts := startServerWith(t, false, lim)
+	basic := func(user, pw string) map[string]string {
+		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))}
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	other := netip.MustParseAddr("192.0.2.7")
+	for range 5 {
+		resp, _ := ts.post(t, ts.https, identifyBody, basic("alice", "wrong"))
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password: status %d", resp.StatusCode)
+		}
+	}
+	if d := lim.Delay(lo, "alice"); d <= 0 {
+		t.Fatalf("after 5 failures from 127.0.0.1 alice's delay is %v; want > 0", d)
+	}
+	if d := lim.Delay(other, "bob"); d != 0 {
+		t.Errorf("an unrelated address and account got delay %v", d)
+	}
+	// The right password still gets in (after the delay) and forgives.
+	resp, _ := ts.post(t, ts.https, identifyBody, basic("alice", "right"))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("right password: status %d", resp.StatusCode)
+	}
+	if d := lim.Delay(lo, "alice"); d >= 5*time.Millisecond {
+		t.Errorf("after a success the delay is still %v", d)
 	}
 }

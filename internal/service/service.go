@@ -147,6 +147,12 @@ func (s *Service) Handle(ctx context.Context, req *Request) *Reply {
 	if err := env.Validate(); err != nil {
 		return s.fault(err, env.MessageID, cs)
 	}
+	if req.Auth.Authorize != nil {
+		if err := req.Auth.Authorize(env.ResourceURI); err != nil {
+			s.logger.Warn("access denied", "user", req.Auth.Principal, "client", req.ClientIP, "resource", env.ResourceURI, "reason", err)
+			return s.fault(wsman.FaultAccessDenied(), env.MessageID, cs)
+		}
+	}
 	reply := s.dispatch(ctx, req, env)
 	return reply
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -54,6 +55,9 @@ type server struct {
 
 	caPEM      []byte
 	caFile     string
+	caSHA1     string // thumbprint of the test CA (the CertMapping Issuer)
+	clientCert string // client certificate (UPN testUser@psremote.test) and key files
+	clientKey  string
 	certSHA1   string // lower-case hex SHA-1 of the server certificate (DER)
 	httpURL    string
 	httpsURL   string
@@ -159,6 +163,29 @@ func setup() (s *server, cleanup func(), err error) {
 	return s, cleanup, nil
 }
 
+// upnSAN is a subjectAltName extension holding one user principal name
+// (otherName 1.3.6.1.4.1.311.20.2.3, a UTF8String), as Windows and
+// Ansible's certificate-authentication guides issue them.
+func upnSAN(upn string) (pkix.Extension, error) {
+	val, err := asn1.MarshalWithParams(upn, "utf8")
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	other, err := asn1.Marshal(struct {
+		TypeID asn1.ObjectIdentifier
+		Value  asn1.RawValue
+	}{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: val}})
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	other[0] = 0xa0 // GeneralName otherName: [0] IMPLICIT OtherName
+	names, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: other})
+	if err != nil {
+		return pkix.Extension{}, err
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: names}, nil
+}
+
 // repoRoot is the product module's directory, two levels up.
 func repoRoot() (string, error) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -244,12 +271,46 @@ func (s *server) writeCerts() error {
 	}
 	sum := sha1.Sum(der)
 	s.certSHA1 = hex.EncodeToString(sum[:])
+	caSum := sha1.Sum(caDER)
+	s.caSHA1 = hex.EncodeToString(caSum[:])
+
+	// A client certificate for certificate authentication: its user
+	// principal name is what CertMapping matches.
+	ckey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	san, err := upnSAN(testUser + "@psremote.test")
+	if err != nil {
+		return err
+	}
+	ctmpl := &x509.Certificate{
+		SerialNumber:    big.NewInt(3),
+		Subject:         pkix.Name{CommonName: testUser},
+		NotBefore:       now.Add(-time.Hour),
+		NotAfter:        now.Add(48 * time.Hour),
+		KeyUsage:        x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		ExtraExtensions: []pkix.Extension{san},
+	}
+	cder, err := x509.CreateCertificate(rand.Reader, ctmpl, caCert, &ckey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	ckeyDER, err := x509.MarshalPKCS8PrivateKey(ckey)
+	if err != nil {
+		return err
+	}
+	s.clientCert = filepath.Join(s.dir, "client.pem")
+	s.clientKey = filepath.Join(s.dir, "client.key")
 	s.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 	s.caFile = filepath.Join(s.dir, "ca.pem")
 	files := map[string][]byte{
 		"ca.pem":     s.caPEM,
 		"server.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		"server.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		"client.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cder}),
+		"client.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ckeyDER}),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(s.dir, name), data, 0o600); err != nil {
@@ -330,12 +391,14 @@ func (s *server) start() error {
 	cfg := fmt.Sprintf(`StateDir: %q
 Service:
   AllowUnencrypted: true
-  Auth: {Basic: true, BasicSources: [store]}
+  Auth: {Basic: true, BasicSources: [store], Certificate: true, ClientCAFile: %q}
 Winrs: {IdleTimeout: 7200000}
 Listeners:
   - {Transport: HTTP, Address: 127.0.0.1, Port: 0}
   - {Transport: HTTPS, Address: 127.0.0.1, Port: 0, CertificateFile: %q, KeyFile: %q}
-`, s.stateDir(), filepath.Join(s.dir, "server.pem"), filepath.Join(s.dir, "server.key"))
+CertMapping:
+  - {Issuer: %q, Subject: "*@psremote.test", UserName: %q}
+`, s.stateDir(), s.caFile, filepath.Join(s.dir, "server.pem"), filepath.Join(s.dir, "server.key"), s.caSHA1, testUser)
 	cfgFile := filepath.Join(s.dir, "psremote.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		return err

@@ -48,14 +48,17 @@ func TestPywinrm(t *testing.T) {
 		name     string
 		endpoint string
 		ca       string
+		env      map[string]string
 	}{
-		{"plaintext", s.httpURL, ""},
-		{"ssl", s.httpsURL, s.caFile},
+		{"plaintext", s.httpURL, "", nil},
+		{"ssl", s.httpsURL, s.caFile, nil},
+		// Client certificate (https/mutual), mapped by CertMapping.
+		{"certificate", s.httpsURL, s.caFile, map[string]string{"WINRM_CERT": s.clientCert, "WINRM_KEY": s.clientKey, "WINRM_PASSWORD": ""}},
 	}
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			t.Parallel()
-			results := runPywinrm(t, s, tr.name, tr.endpoint, tr.ca, pyCases)
+			results := runPywinrm(t, s, tr.name, tr.endpoint, tr.ca, pyCases, tr.env)
 			for i, c := range pyCases {
 				t.Run(c.name, func(t *testing.T) {
 					r := results[i]
@@ -78,7 +81,7 @@ func TestPywinrm(t *testing.T) {
 }
 
 // runPywinrm runs all cases in one interpreter and returns one result per case.
-func runPywinrm(t *testing.T, s *server, transport, endpoint, ca string, cases []pyCase) []pyResult {
+func runPywinrm(t *testing.T, s *server, transport, endpoint, ca string, cases []pyCase, extraEnv ...map[string]string) []pyResult {
 	t.Helper()
 	type in struct {
 		Command string   `json:"command"`
@@ -95,13 +98,13 @@ func runPywinrm(t *testing.T, s *server, transport, endpoint, ca string, cases [
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pythonBin, "testdata/pywinrm_run.py", string(arg))
-	cmd.Env = pyEnv(map[string]string{
+	cmd.Env = pyEnv(mergeEnv(map[string]string{
 		"WINRM_ENDPOINT":  endpoint,
 		"WINRM_TRANSPORT": transport,
 		"WINRM_USER":      testUser,
 		"WINRM_PASSWORD":  s.password,
 		"WINRM_CA":        ca,
-	})
+	}, extraEnv...))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -112,6 +115,15 @@ func runPywinrm(t *testing.T, s *server, transport, endpoint, ca string, cases [
 		t.Fatalf("pywinrm_run.py (%s): bad output (%v): %s\nstderr: %s", transport, err, stdout.Bytes(), stderr.Bytes())
 	}
 	return results
+}
+
+func mergeEnv(base map[string]string, extra ...map[string]string) map[string]string {
+	for _, e := range extra {
+		for k, v := range e {
+			base[k] = v
+		}
+	}
+	return base
 }
 
 // pyEnv is the environment for pywinrm: requests would let

@@ -8,6 +8,7 @@ Environment:
   WINRM_TRANSPORT  plaintext or ssl
   WINRM_USER, WINRM_PASSWORD
   WINRM_CA         CA bundle (PEM) that must verify the server (ssl only)
+  WINRM_CERT, WINRM_KEY  client certificate and key (transport certificate)
 
 argv[1] is a JSON array of cases, each {"command": "...", "args": [...]}.
 Each case runs through winrm.Session.run_cmd, which opens a shell, runs
@@ -33,6 +34,9 @@ def main():
     if ca:
         kwargs["ca_trust_path"] = ca
         kwargs["server_cert_validation"] = "validate"
+    if os.environ.get("WINRM_CERT"):
+        kwargs["cert_pem"] = os.environ["WINRM_CERT"]
+        kwargs["cert_key_pem"] = os.environ["WINRM_KEY"]
     session = winrm.Session(
         os.environ["WINRM_ENDPOINT"],
         auth=(os.environ["WINRM_USER"], os.environ["WINRM_PASSWORD"]),
