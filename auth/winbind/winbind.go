@@ -65,7 +65,7 @@ type Config struct {
 // concurrent use; Close ends its helpers.
 type Validator struct {
 	cfg  Config
-	argv []string // helper argv; tests replace it
+	argv []string      // helper argv; tests replace it
 	sem  chan struct{} // one token per helper that may run
 	mu   sync.Mutex
 	idle []*helper // guarded by mu
