@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"strings"
 	"sync"
 
 	"github.com/psremote/psremote/internal/identity"
@@ -44,7 +45,8 @@ type Result struct {
 	Principal string
 	// User is the local identity the request acts as; always Valid.
 	User identity.User
-	// Mechanism names the scheme that succeeded ("Basic").
+	// Mechanism names what authenticated the request: "Basic", "NTLM",
+	// "Kerberos", or the certificate scheme.
 	Mechanism string
 	// Authorize, when set, is a further check the mechanism needs once the
 	// request's resource URI is known (certificate mappings restricted to
@@ -103,13 +105,60 @@ type Mechanism interface {
 	Accept(ctx context.Context, r Request) (Step, error)
 }
 
+// Wrapper protects WinRM messages with an established security context
+// (MS-WSMV 2.2.9.1). It has the method set of auth/encrypt's Wrapper:
+// WrapWinRM returns the security header and the ciphertext of one message,
+// UnwrapWinRM reverses it for a message from the peer. Both advance the
+// context's per-direction state, so calls must follow the order messages
+// travel in.
+type Wrapper interface {
+	WrapWinRM(plaintext []byte) (header, ciphertext []byte, err error)
+	UnwrapWinRM(header, ciphertext []byte) ([]byte, error)
+}
+
+// SecurityContext is what a connection-oriented scheme (Negotiate,
+// Kerberos, later CredSSP) establishes on a TCP connection. Later requests
+// on the connection that carry no Authorization header act as it, as
+// WinRM clients expect (pywinrm authenticates once per connection), and
+// encrypted bodies are opened and replies sealed with its Wrapper.
+type SecurityContext struct {
+	// Result is the completed authentication.
+	Result Result
+	// Wrapper protects messages; nil when the context cannot (NTLM
+	// without sealing negotiated).
+	Wrapper Wrapper
+	// Protocols lists the message-encryption protocols (the protocol
+	// parameter of multipart/encrypted, auth/encrypt's Protocol
+	// constants) a request may use with Wrapper; the reply uses the
+	// request's.
+	Protocols []string
+}
+
+// AllowsProtocol reports whether an encrypted request may use protocol
+// with this context.
+func (sc *SecurityContext) AllowsProtocol(protocol string) bool {
+	if sc == nil || sc.Wrapper == nil {
+		return false
+	}
+	for _, p := range sc.Protocols {
+		if strings.EqualFold(p, protocol) {
+			return true
+		}
+	}
+	return false
+}
+
 // ConnState is the security state of one TCP connection. Schemes that
 // authenticate a connection rather than a request (Negotiate, Kerberos,
-// CredSSP) keep their context in it. It is safe for concurrent use.
+// CredSSP) keep their handshake state in it ([ConnState.Value]) and the
+// context they establish ([ConnState.Establish]). It is safe for
+// concurrent use.
 type ConnState struct {
 	mu sync.Mutex
-	// vals holds per-mechanism state keyed by scheme name.
+	// vals holds per-mechanism handshake state keyed by scheme name.
 	vals map[string]any
+	// sc is the established context, nil before one completes.
+	sc *SecurityContext
 }
 
 // Value returns the state a mechanism stored for this connection.
@@ -119,20 +168,41 @@ func (c *ConnState) Value(scheme string) any {
 	return c.vals[scheme]
 }
 
-// SetValue stores mechanism state for this connection.
+// SetValue stores mechanism state for this connection; nil removes it.
 func (c *ConnState) SetValue(scheme string, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if v == nil {
+		delete(c.vals, scheme)
+		return
+	}
 	if c.vals == nil {
 		c.vals = make(map[string]any)
 	}
 	c.vals[scheme] = v
 }
 
-// Reset drops every mechanism's state, as when a client starts a new
-// handshake on the connection.
+// Establish makes sc the connection's security context, replacing any
+// earlier one; nil drops it (a new handshake started).
+func (c *ConnState) Establish(sc *SecurityContext) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sc = sc
+}
+
+// Context returns the connection's established security context, or nil.
+func (c *ConnState) Context() *SecurityContext {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sc
+}
+
+// Reset drops every mechanism's state and the established context, as
+// when a client starts over on the connection (an unauthenticated request
+// after authentication: WinRM clients re-authenticate that way).
 func (c *ConnState) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.vals = nil
+	c.sc = nil
 }

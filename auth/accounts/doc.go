@@ -1,7 +1,8 @@
 // Package accounts implements the psremote account store, the "store"
-// password source of Basic authentication. It lets a server that does not
-// run as root (and so cannot use PAM to check other users' passwords)
-// accept its own list of users, managed with `psremote user`.
+// password source of Basic authentication and account source of NTLM. It
+// lets a server that does not run as root (and so cannot use PAM to check
+// other users' passwords) accept its own list of users, managed with
+// `psremote user`.
 //
 // # File format
 //
@@ -9,11 +10,13 @@
 // of /etc/shadow: one account per line, fields separated by colons.
 //
 //	# comment
-//	alice:$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>::
+//	alice:$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>:<nthash>:
 //
-// The fields are the user name, the password hash and an NT hash (32 hex
-// digits: the MD4 of the UTF-16LE password), which is reserved for NTLM
-// and currently always empty; further fields are kept as they are. Lines starting with
+// The fields are the user name, the password hash and the NT hash (32 hex
+// digits: the MD4 of the UTF-16LE password, MS-NLMP 3.3.1), which NTLM
+// needs and which is as sensitive as the password for NTLM logins; it is
+// empty for accounts created before psremote kept it, until their password
+// is set again. Further fields are kept as they are. Lines starting with
 // '#' and blank lines are ignored and preserved. A malformed line or a
 // duplicate name makes the whole file unreadable, so damage fails closed.
 //

@@ -2,14 +2,17 @@ package accounts
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/psremote/psremote/auth"
+	"github.com/psremote/psremote/auth/ntlm"
 	"github.com/psremote/psremote/internal/filelock"
 )
 
@@ -98,32 +101,79 @@ func (s *Store) Add(name, password string) error {
 		return ErrEmptyPassword
 	}
 	h := newHash(password, s.params)
+	nt := ntHashField(password)
 	return s.update(func(t *table) error {
 		if _, ok := t.byName[name]; ok {
 			return fmt.Errorf("%w: %q", ErrExists, name)
 		}
-		t.add(&entry{name: name, hash: h, extra: []string{""}})
+		t.add(&entry{name: name, hash: h, nthash: nt, extra: []string{""}})
 		return nil
 	})
 }
 
 // SetPassword replaces the password of an existing account. It returns an
 // error wrapping [ErrNotFound] if there is none, or [ErrEmptyPassword].
-// The account's NT hash field is cleared, since it derives from the old
-// password.
+// The account's NT hash is replaced too.
 func (s *Store) SetPassword(name, password string) error {
 	if password == "" {
 		return ErrEmptyPassword
 	}
 	h := newHash(password, s.params)
+	nt := ntHashField(password)
 	return s.update(func(t *table) error {
 		e, ok := t.byName[name]
 		if !ok {
 			return fmt.Errorf("%w: %q", ErrNotFound, name)
 		}
-		e.hash, e.nthash = h, ""
+		e.hash, e.nthash = h, nt
 		return nil
 	})
+}
+
+// NTHash returns the NT hash of an account, for NTLM (see package
+// auth/ntlm), and the account's name as the store spells it. The name is
+// matched exactly, or else case-insensitively when exactly one account
+// matches that way (Windows account names are case-insensitive). An
+// unknown name, or an account without an NT hash (one created before
+// psremote kept them: `psremote user passwd` adds it), returns an error
+// wrapping [auth.ErrBadCredentials]. Any other error means the store could
+// not be read.
+func (s *Store) NTHash(ctx context.Context, name string) (hash [16]byte, account string, err error) {
+	if err := ctx.Err(); err != nil {
+		return hash, "", err
+	}
+	t, err := s.current()
+	if err != nil {
+		return hash, "", err
+	}
+	e := t.byName[name]
+	if e == nil {
+		for n, c := range t.byName {
+			if strings.EqualFold(n, name) {
+				if e != nil {
+					return hash, "", fmt.Errorf("%w: user %q matches several accounts", auth.ErrBadCredentials, name)
+				}
+				e = c
+			}
+		}
+	}
+	if e == nil {
+		return hash, "", fmt.Errorf("%w: user %q", auth.ErrBadCredentials, name)
+	}
+	if e.nthash == "" {
+		return hash, "", fmt.Errorf("%w: user %q has no NT hash (set its password again with psremote user passwd)", auth.ErrBadCredentials, e.name)
+	}
+	if _, err := hex.Decode(hash[:], []byte(e.nthash)); err != nil {
+		return hash, "", fmt.Errorf("accounts: user %q: NT hash: %w", e.name, err)
+	}
+	return hash, e.name, nil
+}
+
+// ntHashField returns the NT hash field for a password: 32 lower-case
+// hex digits of MD4(UTF-16LE(password)).
+func ntHashField(password string) string {
+	h := ntlm.NTHash(password)
+	return hex.EncodeToString(h[:])
 }
 
 // Delete removes an account. It returns an error wrapping [ErrNotFound] if

@@ -19,7 +19,10 @@ import (
 
 	"github.com/psremote/psremote/auth"
 	"github.com/psremote/psremote/auth/accounts"
+	"github.com/psremote/psremote/auth/cbt"
 	"github.com/psremote/psremote/auth/certmap"
+	"github.com/psremote/psremote/auth/kerberos"
+	"github.com/psremote/psremote/auth/negotiate"
 	"github.com/psremote/psremote/auth/pam"
 	"github.com/psremote/psremote/auth/throttle"
 	"github.com/psremote/psremote/internal/config"
@@ -50,10 +53,11 @@ func newServeCmd(stdio IO) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the WinRM / WS-Management server",
 		Long: `Run the WinRM server. Without --config it listens on HTTPS 127.0.0.1:5986 with a
-self-signed certificate created once in the state directory, and accepts Basic
-authentication from the psremote account store (see "psremote user add") and,
-when run as root, from PAM. SIGTERM or SIGINT drains in-flight requests, ends
-every child process and exits 0; a second signal exits at once.`,
+self-signed certificate created once in the state directory, and accepts
+Negotiate (NTLM against the psremote account store, see "psremote user add";
+Kerberos when /etc/krb5.keytab exists) and Basic (the account store and, when
+run as root, PAM). SIGTERM or SIGINT drains in-flight requests, ends every
+child process and exits 0; a second signal exits at once.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{annotSignals: "own"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -105,7 +109,7 @@ func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
 		return err
 	}
 
-	mechs, err := buildMechanisms(cfg, self)
+	mechs, err := buildMechanisms(cfg, self, logger)
 	if err != nil {
 		return err
 	}
@@ -151,6 +155,7 @@ func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
 		MaxEnvelopeSize:    int(cfg.MaxEnvelopeSizekb) << 10,
 		MaxPacketRetrieval: time.Duration(cfg.Service.MaxPacketRetrievalTimeSeconds) * time.Second,
 		Service:            svc,
+		AllowUnencrypted:   cfg.Service.AllowUnencrypted,
 		Logger:             logger,
 	})
 
@@ -229,29 +234,58 @@ func productVersion() string {
 	return "OS: " + rel + " SP: 0.0 Stack: 3.0"
 }
 
+// securityProfiles lists the security profiles of authenticated Identify
+// replies (MS-WSMV 3.1.4.1.29.2), for the request's transport, in the
+// order Windows lists them: basic, spnego-kerberos (for Negotiate or
+// Kerberos; MS-WSMV defines no NTLM profile), mutual.
 func securityProfiles(mechs []auth.Mechanism) func(secure bool) []string {
 	return func(secure bool) []string {
-		var out []string
+		transport := "http/"
+		if secure {
+			transport = "https/"
+		}
+		var basic, spnego, mutual bool
 		for _, m := range mechs {
 			switch m.Scheme() {
 			case "Basic":
-				if secure {
-					out = append(out, wsman.SecProfilePrefix+"https/basic")
-				} else {
-					out = append(out, wsman.SecProfilePrefix+"http/basic")
-				}
+				basic = true
+			case negotiate.SchemeNegotiate, negotiate.SchemeKerberos:
+				spnego = true
 			case certmap.AuthorizationURI:
-				if secure {
-					out = append(out, certmap.AuthorizationURI)
-				}
+				mutual = secure
 			}
+		}
+		var out []string
+		if basic {
+			out = append(out, wsman.SecProfilePrefix+transport+"basic")
+		}
+		if spnego {
+			out = append(out, wsman.SecProfilePrefix+transport+"spnego-kerberos")
+		}
+		if mutual {
+			out = append(out, certmap.AuthorizationURI)
 		}
 		return out
 	}
 }
 
-func buildMechanisms(cfg *config.Config, self identity.User) ([]auth.Mechanism, error) {
+// buildMechanisms returns the enabled schemes in the order their
+// challenges are advertised, Windows' order: Negotiate, Kerberos, Basic
+// (then the certificate scheme, which advertises none).
+func buildMechanisms(cfg *config.Config, self identity.User, logger *slog.Logger) ([]auth.Mechanism, error) {
 	var mechs []auth.Mechanism
+	neg, err := buildNegotiate(cfg, self, logger)
+	if err != nil {
+		return nil, err
+	}
+	if neg != nil {
+		if cfg.Service.Auth.Negotiate {
+			mechs = append(mechs, neg)
+		}
+		if k := neg.KerberosScheme(); k != nil && cfg.Service.Auth.Kerberos {
+			mechs = append(mechs, k)
+		}
+	}
 	if cfg.Service.Auth.Basic {
 		var sources []auth.PasswordVerifier
 		for _, src := range cfg.Service.Auth.BasicSources {
@@ -284,6 +318,94 @@ func buildMechanisms(cfg *config.Config, self identity.User) ([]auth.Mechanism, 
 		}))
 	}
 	return mechs, nil
+}
+
+// buildNegotiate returns the Negotiate mechanism (whose KerberosScheme is
+// the Kerberos scheme), or nil when neither scheme is enabled or neither
+// NTLM nor Kerberos is available.
+func buildNegotiate(cfg *config.Config, self identity.User, logger *slog.Logger) (*negotiate.Mechanism, error) {
+	a := cfg.Service.Auth
+	if !a.Negotiate && !a.Kerberos {
+		return nil, nil
+	}
+	policy, err := cbt.ParsePolicy(a.CbtHardeningLevel)
+	if err != nil {
+		return nil, fmt.Errorf("Service.Auth.CbtHardeningLevel: %w", err)
+	}
+	nc := negotiate.Config{CBT: policy, Resolve: resolver(self)}
+	if a.Negotiate {
+		for _, src := range a.NTLMSources {
+			switch src {
+			case "store":
+				store := accounts.Open(filepath.Join(cfg.StateDir, "accounts"))
+				nc.NTLMSources = append(nc.NTLMSources, negotiate.StoreSource(store.NTHash))
+				// "winbind" (domain users through Samba's ntlm_auth,
+				// auth/winbind) plugs in here as another NTLMSource.
+			}
+		}
+	}
+	nc.Kerberos, nc.PrincipalMap, err = kerberosAcceptor(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if len(nc.NTLMSources) == 0 && nc.Kerberos == nil {
+		logger.Warn("Negotiate is not offered: no NTLM account source and no Kerberos keytab")
+		return nil, nil
+	}
+	neg, err := negotiate.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	return neg, nil
+}
+
+// kerberosAcceptor loads the keytab for Kerberos: Service.Auth.Keytab, or
+// /etc/krb5.keytab when it exists. Without a usable keytab Kerberos is not
+// offered (an explicitly named keytab that cannot be read is an error).
+// The principal map's default realm is the keytab's.
+func kerberosAcceptor(cfg *config.Config, logger *slog.Logger) (*kerberos.Acceptor, *kerberos.PrincipalMap, error) {
+	path, explicit := cfg.Service.Auth.Keytab, cfg.Service.Auth.Keytab != ""
+	if !explicit {
+		if _, err := os.Stat(config.DefaultKeytab); err != nil {
+			logger.Info("Kerberos is not offered: no keytab (set Service.Auth.Keytab)", "default", config.DefaultKeytab)
+			return nil, nil, nil
+		}
+		path = config.DefaultKeytab
+	}
+	fail := func(err error) (*kerberos.Acceptor, *kerberos.PrincipalMap, error) {
+		if explicit {
+			return nil, nil, fmt.Errorf("Service.Auth.Keytab: %w", err)
+		}
+		logger.Warn("Kerberos is not offered", "keytab", path, "err", err)
+		return nil, nil, nil
+	}
+	kt, err := kerberos.LoadKeytab(path)
+	if err != nil {
+		return fail(err)
+	}
+	realm := ""
+	for _, e := range kt.Entries {
+		if len(e.Principal.Components) == 2 && (strings.EqualFold(e.Principal.Components[0], "HTTP") ||
+			strings.EqualFold(e.Principal.Components[0], "WSMAN")) {
+			realm = e.Principal.Realm
+			break
+		}
+	}
+	if realm == "" {
+		return fail(fmt.Errorf("%s holds no HTTP/<host> or WSMAN/<host> key", path))
+	}
+	acc, err := kerberos.NewAcceptor(kerberos.AcceptorConfig{Keytab: kt})
+	if err != nil {
+		return fail(err)
+	}
+	pmap := kerberos.NewPrincipalMap(realm, nil)
+	if f := cfg.Service.Auth.PrincipalMapFile; f != "" {
+		if pmap, err = kerberos.LoadPrincipalMap(f, realm); err != nil {
+			return nil, nil, fmt.Errorf("Service.Auth.PrincipalMapFile: %w", err)
+		}
+	}
+	logger.Info("Kerberos is offered", "keytab", path, "realm", realm)
+	return acc, pmap, nil
 }
 
 // clientCAs loads Service.Auth.ClientCAFile when certificate
@@ -377,7 +499,7 @@ func warnUnusableHTTP(stdio IO, cfg *config.Config, mechs []auth.Mechanism) {
 				}
 			}
 			if !usable {
-				fmt.Fprintln(stdio.Err, "psremote: warning: no authentication scheme is usable on the HTTP listener (Basic needs Service.AllowUnencrypted: true)")
+				fmt.Fprintln(stdio.Err, "psremote: warning: no authentication scheme is usable on the HTTP listener (enable Service.Auth.Negotiate; Basic needs Service.AllowUnencrypted: true)")
 			}
 			return
 		}

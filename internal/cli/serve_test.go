@@ -6,17 +6,24 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/psremote/psremote/auth/certmap"
+	"github.com/psremote/psremote/internal/config"
 	"github.com/psremote/psremote/internal/identity"
 )
 
@@ -81,7 +88,7 @@ func TestServeSIGTERMEndsChildren(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`StateDir: %s
 Service:
   AllowUnencrypted: true
-  Auth: {BasicSources: [store]}
+  Auth: {Basic: true, BasicSources: [store]}
 Listeners:
   - {Transport: HTTP, Port: 0}
 `, filepath.Join(dir, "state"))), 0o600)
@@ -181,4 +188,106 @@ Listeners:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestSecurityProfiles lists the profiles of authenticated Identify in
+// Windows' order, per transport (MS-WSMV 3.1.4.1.29.2).
+func TestSecurityProfiles(t *testing.T) {
+	cfg, err := config.Parse([]byte("Service: {Auth: {Basic: true, Keytab: " + writeKeytab(t, "HTTP/localhost") + "}}\nStateDir: " + t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := identity.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mechs, err := buildMechanisms(cfg, self, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schemes []string
+	for _, m := range mechs {
+		schemes = append(schemes, m.Scheme())
+	}
+	if want := []string{"Negotiate", "Kerberos", "Basic"}; !slices.Equal(schemes, want) {
+		t.Errorf("schemes %q; want %q", schemes, want)
+	}
+	p := securityProfiles(append(mechs, certmap.NewMechanism(nil, nil)))
+	const pre = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/"
+	if got, want := p(false), []string{pre + "http/basic", pre + "http/spnego-kerberos"}; !slices.Equal(got, want) {
+		t.Errorf("HTTP profiles %q; want %q", got, want)
+	}
+	if got, want := p(true), []string{pre + "https/basic", pre + "https/spnego-kerberos", pre + "https/mutual"}; !slices.Equal(got, want) {
+		t.Errorf("HTTPS profiles %q; want %q", got, want)
+	}
+	if got := securityProfiles(mechs[2:])(false); !slices.Equal(got, []string{pre + "http/basic"}) {
+		t.Errorf("Basic only: %q", got)
+	}
+}
+
+// TestKerberosAcceptorConfig covers where the keytab comes from and what
+// makes Kerberos unavailable or the configuration wrong.
+func TestKerberosAcceptorConfig(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	good := writeKeytab(t, "HTTP/localhost")
+	hostOnly := writeKeytab(t, "host/localhost")
+	mapFile := filepath.Join(t.TempDir(), "principals")
+	os.WriteFile(mapFile, []byte("admin@OTHER.TEST alice\n"), 0o600)
+	tests := []struct {
+		name, yaml string
+		offered    bool
+		wantErr    bool
+	}{
+		{"keytab", "Keytab: " + good, true, false},
+		{"keytab and map", "{Keytab: " + good + ", PrincipalMapFile: " + mapFile + "}", true, false},
+		{"missing explicit keytab", "Keytab: /nonexistent/krb5.keytab", false, true},
+		{"no HTTP key", "Keytab: " + hostOnly, false, true},
+		{"missing map", "{Keytab: " + good + ", PrincipalMapFile: /nonexistent}", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte("Service: {Auth: " + braces(tt.yaml) + "}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc, pmap, err := kerberosAcceptor(cfg, logger)
+			if (err != nil) != tt.wantErr || (acc != nil) != tt.offered {
+				t.Fatalf("acceptor %v, err %v", acc != nil, err)
+			}
+			if tt.offered {
+				if u, err := pmap.Map("user1@EXAMPLE.TEST"); err != nil || u != "user1" {
+					t.Errorf("default realm mapping: %q, %v", u, err)
+				}
+			}
+		})
+	}
+	if !strings.Contains(logs.String(), "Kerberos is offered") || strings.Contains(logs.String(), "pw-") {
+		t.Errorf("logs: %s", logs.String())
+	}
+}
+
+func braces(s string) string {
+	if strings.HasPrefix(s, "{") {
+		return s
+	}
+	return "{" + s + "}"
+}
+
+// writeKeytab writes a keytab with one AES key for spn in EXAMPLE.TEST.
+func writeKeytab(t *testing.T, spn string) string {
+	t.Helper()
+	kt := keytab.New()
+	if err := kt.AddEntry(spn, "EXAMPLE.TEST", "pw-"+spn, time.Unix(0, 0), 1, etypeID.AES128_CTS_HMAC_SHA1_96); err != nil {
+		t.Fatal(err)
+	}
+	b, err := kt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "krb5.keytab")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -20,6 +20,13 @@ func TestDefaultsAreWindows(t *testing.T) {
 		{"MaxTimeoutms", c.MaxTimeoutms, uint32(60000)},
 		{"MaxConcurrentOperationsPerUser", c.Service.MaxConcurrentOperationsPerUser, uint32(1500)},
 		{"AllowUnencrypted", c.Service.AllowUnencrypted, false},
+		{"Basic (psremote keeps true)", c.Service.Auth.Basic, true},
+		{"Negotiate", c.Service.Auth.Negotiate, true},
+		{"Kerberos", c.Service.Auth.Kerberos, true},
+		{"CbtHardeningLevel", c.Service.Auth.CbtHardeningLevel, "Relaxed"},
+		{"NTLMSources", strings.Join(c.Service.Auth.NTLMSources, ","), "store"},
+		{"Keytab", c.Service.Auth.Keytab, ""},
+		{"Certificate", c.Service.Auth.Certificate, false},
 		{"IdleTimeout", c.Winrs.IdleTimeout, uint32(7200000)},
 		{"MaxConcurrentUsers", c.Winrs.MaxConcurrentUsers, uint32(10)},
 		{"MaxShellsPerUser", c.Winrs.MaxShellsPerUser, uint32(30)},
@@ -63,6 +70,9 @@ Listeners:
 		"cert on http":       "Listeners: [{Transport: HTTP, CertificateFile: a, KeyFile: b}]",
 		"duplicate":          "Listeners: [{Port: 1}, {Port: 1}]",
 		"bad source":         "Service: {Auth: {BasicSources: [ldap]}}",
+		"bad cbt level":      "Service: {Auth: {CbtHardeningLevel: Medium}}",
+		"bad ntlm source":    "Service: {Auth: {NTLMSources: [pam]}}",
+		"misspelt keytab":    "Service: {Auth: {KeyTab: /etc/krb5.keytab}}",
 	}
 	for name, doc := range bad {
 		if _, err := Parse([]byte(doc)); err == nil {
@@ -83,9 +93,33 @@ func TestDocumentedExampleParses(t *testing.T) {
 	}
 	for _, key := range []string{"MaxEnvelopeSizekb", "MaxTimeoutms", "MaxConcurrentOperationsPerUser", "AllowUnencrypted",
 		"IdleTimeout", "MaxConcurrentUsers", "MaxShellsPerUser", "AllowRemoteShellAccess", "CertificateThumbprint",
-		"MaxPacketRetrievalTimeSeconds", "AdministratorGroups", "BasicSources", "URLPrefix", "MaxOutputBufferKB"} {
+		"MaxPacketRetrievalTimeSeconds", "AdministratorGroups", "BasicSources", "URLPrefix", "MaxOutputBufferKB",
+		"Negotiate", "Kerberos", "CbtHardeningLevel", "Keytab", "PrincipalMapFile", "NTLMSources"} {
 		if !strings.Contains(string(data), key+":") {
 			t.Errorf("docs/psremote.yaml does not document %s", key)
 		}
+	}
+}
+
+// TestAuthSettings: the Negotiate-related settings parse, and an explicit
+// empty NTLMSources (NTLM off) is kept rather than defaulted.
+func TestAuthSettings(t *testing.T) {
+	c, err := Parse([]byte(`
+Service:
+  Auth:
+    Negotiate: false
+    Kerberos: false
+    CbtHardeningLevel: strict
+    Keytab: /etc/psremote/http.keytab
+    PrincipalMapFile: /etc/psremote/principals
+    NTLMSources: []
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Service.Auth
+	if a.Negotiate || a.Kerberos || a.CbtHardeningLevel != "strict" || a.Keytab != "/etc/psremote/http.keytab" ||
+		a.PrincipalMapFile != "/etc/psremote/principals" || a.NTLMSources == nil || len(a.NTLMSources) != 0 {
+		t.Errorf("auth settings: %+v", a)
 	}
 }

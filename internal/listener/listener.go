@@ -6,14 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +54,14 @@ type Config struct {
 	MaxPacketRetrieval time.Duration
 	// Service handles SOAP requests.
 	Service *service.Service
+	// AllowUnencrypted is Service AllowUnencrypted. When false, a request
+	// on plain HTTP authenticated by its connection's security context
+	// (Negotiate, Kerberos) must come encrypted with that context
+	// (MS-WSMV 3.1.4.1.29.1), else it gets HTTP 500 unprocessed.
+	// Per-request schemes decide for themselves (Basic refuses plain HTTP
+	// unless its own AllowUnencrypted is set), anonymous Identify is
+	// exempt, and HTTPS never needs encryption.
+	AllowUnencrypted bool
 	// ClientCAs, when set, makes HTTPS listeners ask for a client
 	// certificate (certificate authentication) and verify it against
 	// these roots; a client may still connect without one.
@@ -208,227 +211,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("listener: shutdown: %w", errors.Join(errs...))
 	}
 	return nil
-}
-
-type handler struct {
-	srv    *Server
-	ep     Endpoint
-	secure bool
-	scheme string
-	cbt    []byte // tls-server-end-point channel bindings on HTTPS
-}
-
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			// A bug, not bad input: log it loudly and answer 500.
-			h.srv.logger.Error("panic serving request", "panic", v, "stack", string(debug.Stack()))
-			w.Header().Set("Connection", "close")
-			w.WriteHeader(http.StatusInternalServerError)
-		}
-	}()
-	path := r.URL.Path
-	anon := strings.EqualFold(path, anonIdentifyPath)
-	if !anon && !strings.EqualFold(strings.Trim(path, "/"), h.ep.URLPrefix) {
-		http.NotFound(w, r)
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		return
-	}
-	max := h.srv.cfg.MaxEnvelopeSize
-	if r.ContentLength > int64(max) {
-		// [MS-WSMV] 3.1.4.1.20: refuse without processing.
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
-		return
-	}
-	if d := h.srv.cfg.MaxPacketRetrieval; d > 0 {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(max)))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			w.Header().Set("Connection", "close")
-			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			return
-		}
-		// Body not received in time (MaxPacketRetrievalTimeSeconds) or
-		// the connection broke.
-		w.Header().Set("Connection", "close")
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	// Clear the body deadline so a long-poll reply is not cut short.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-
-	ct := r.Header.Get("Content-Type")
-	clientIP := hostOnly(r.RemoteAddr)
-	req := &service.Request{Body: body, ContentType: ct, Chunked: len(r.TransferEncoding) > 0,
-		ClientIP: clientIP, Secure: h.secure, Endpoint: h.scheme + "://" + r.Host + "/" + h.ep.URLPrefix}
-
-	anonIdentify := anon || strings.EqualFold(r.Header.Get("WSMANIDENTIFY"), "unauthenticated")
-	if anonIdentify && r.Header.Get("Authorization") == "" {
-		if !service.IsIdentify(body, ct) {
-			h.challenge(w, nil)
-			return
-		}
-		h.write(w, r, h.srv.cfg.Service.Handle(r.Context(), req))
-		return
-	}
-	if anon {
-		// The anonymous path serves nothing but Identify.
-		if !service.IsIdentify(body, ct) {
-			h.challenge(w, nil)
-			return
-		}
-	}
-
-	res, ok := h.authenticate(w, r)
-	if !ok {
-		return
-	}
-	if len(body) == 0 {
-		// An authenticated empty POST sets up a connection-level context
-		// (message encryption handshakes); there is nothing to process.
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	req.Auth = &res
-	h.write(w, r, h.srv.cfg.Service.Handle(r.Context(), req))
-}
-
-// authenticate runs the Authorization header through its mechanism. On
-// failure it has written the 401.
-func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (auth.Result, bool) {
-	conn, _ := r.Context().Value(connKey{}).(*auth.ConnState)
-	if conn == nil {
-		conn = &auth.ConnState{}
-	}
-	hdr := r.Header.Get("Authorization")
-	if hdr == "" {
-		h.challenge(w, nil)
-		return auth.Result{}, false
-	}
-	scheme, creds, _ := strings.Cut(hdr, " ")
-	var mech auth.Mechanism
-	for _, m := range h.srv.cfg.Mechanisms {
-		if strings.EqualFold(m.Scheme(), scheme) {
-			mech = m
-			break
-		}
-	}
-	if mech == nil {
-		h.challenge(w, nil)
-		return auth.Result{}, false
-	}
-	addr := clientAddr(r.RemoteAddr)
-	var account string
-	gate := func(ctx context.Context, name string) error {
-		account = name
-		if h.srv.cfg.Limiter == nil || !addr.IsValid() {
-			return nil
-		}
-		return h.srv.cfg.Limiter.Wait(ctx, addr, name)
-	}
-	step, err := mech.Accept(r.Context(), auth.Request{Credentials: creds, Secure: h.secure, TLS: r.TLS,
-		RemoteAddr: r.RemoteAddr, Conn: conn, ChannelBindings: h.cbt, Gate: gate})
-	if err != nil {
-		if lim := h.srv.cfg.Limiter; lim != nil && addr.IsValid() && account != "" &&
-			errors.Is(err, auth.ErrBadCredentials) && !errors.Is(err, throttle.ErrThrottled) {
-			lim.Failure(addr, account)
-		}
-		h.srv.logger.Info("authentication failed", "scheme", mech.Scheme(), "client", hostOnly(r.RemoteAddr), "reason", reasonClass(err))
-		h.challenge(w, nil)
-		return auth.Result{}, false
-	}
-	if step.Done && account != "" && h.srv.cfg.Limiter != nil && addr.IsValid() {
-		h.srv.cfg.Limiter.Success(addr, account)
-	}
-	if !step.Done {
-		w.Header().Set("WWW-Authenticate", step.Reply)
-		w.WriteHeader(http.StatusUnauthorized)
-		return auth.Result{}, false
-	}
-	if step.Reply != "" {
-		w.Header().Set("WWW-Authenticate", step.Reply)
-	}
-	return step.Result, true
-}
-
-// reasonClass names the kind of an authentication failure for logs,
-// never its secret-bearing detail.
-func reasonClass(err error) string {
-	switch {
-	case errors.Is(err, throttle.ErrThrottled):
-		return "throttled"
-	case errors.Is(err, auth.ErrBadCredentials):
-		return "bad-credentials"
-	case errors.Is(err, auth.ErrMalformed):
-		return "malformed"
-	case errors.Is(err, auth.ErrNotPermitted):
-		return "not-permitted-on-transport"
-	}
-	return "source-failure"
-}
-
-// challenge writes a 401 with one WWW-Authenticate per scheme offered on
-// this transport, in WinRM's order.
-func (h *handler) challenge(w http.ResponseWriter, _ error) {
-	for _, m := range h.srv.cfg.Mechanisms {
-		if v, ok := m.Challenge(h.secure); ok {
-			w.Header().Add("WWW-Authenticate", v)
-		}
-	}
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusUnauthorized)
-}
-
-// write sends a service reply and tells the service whether it arrived.
-func (h *handler) write(w http.ResponseWriter, r *http.Request, rep *service.Reply) {
-	defer rep.Done()
-	if rep.Status == http.StatusUnauthorized {
-		h.challenge(w, nil)
-		if rep.Commit != nil {
-			rep.Commit(false)
-		}
-		return
-	}
-	if rep.ContentType != "" {
-		w.Header().Set("Content-Type", rep.ContentType)
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(rep.Body)))
-	w.WriteHeader(rep.Status)
-	_, err := w.Write(rep.Body)
-	if err == nil {
-		err = http.NewResponseController(w).Flush()
-	}
-	if err == nil {
-		err = r.Context().Err()
-	}
-	if rep.Commit != nil {
-		rep.Commit(err == nil)
-	}
-}
-
-// clientAddr parses the client's IP address; the zero Addr if it cannot.
-func clientAddr(remote string) netip.Addr {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr()
-}
-
-func hostOnly(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
 }

@@ -68,7 +68,7 @@ func startServerWith(t *testing.T, allowUnencrypted bool, lim *throttle.Limiter)
 		{Transport: "HTTP", Addr: "127.0.0.1:0", URLPrefix: "wsman"},
 		{Transport: "HTTPS", Addr: "127.0.0.1:0", URLPrefix: "wsman", Certificate: &cert},
 	}, Mechanisms: []auth.Mechanism{basic}, MaxEnvelopeSize: 16 << 10, MaxPacketRetrieval: time.Second, Service: svc,
-		Limiter: lim})
+		Limiter: lim, AllowUnencrypted: allowUnencrypted})
 	bound, err := srv.Start()
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,9 @@ var (
 	setupErr   error
 )
 
-// server is the shared `psremote serve` and everything made for it.
+// server is the shared `psremote serve` and everything made for it:
+// certificates, the test user, a loopback Kerberos realm, and a second
+// server (strict) with Windows' security defaults.
 type server struct {
 	dir      string // temporary directory holding everything below
 	bin      string // built psremote binary
@@ -59,6 +61,25 @@ type server struct {
 	clientCert string // client certificate (UPN testUser@psremote.test) and key files
 	clientKey  string
 	certSHA1   string // lower-case hex SHA-1 of the server certificate (DER)
+
+	// kdc is the loopback MIT KDC whose HTTP/localhost key both servers
+	// accept; nil (with kdcErr) when it could not start.
+	kdc    *kdc
+	kdcErr error
+
+	// The shared server: AllowUnencrypted true, Basic, Negotiate,
+	// Kerberos and certificates, CbtHardeningLevel Relaxed.
+	*instance
+	// strict: Windows' defaults (AllowUnencrypted false, no Basic) and
+	// CbtHardeningLevel Strict, so that clients must encrypt on HTTP and
+	// bind their logins to the TLS channel on HTTPS.
+	strict *instance
+}
+
+// instance is one running `psremote serve` with an HTTP and an HTTPS
+// listener.
+type instance struct {
+	name       string
 	httpURL    string
 	httpsURL   string
 	httpPort   int
@@ -94,12 +115,14 @@ func runMain(m *testing.M) int {
 	}
 	code := m.Run()
 	if srv != nil {
-		if err := srv.stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "interop: FAIL: server shutdown:", err)
-			code = 1
-		}
-		if code != 0 {
-			fmt.Fprintf(os.Stderr, "interop: server log (last 16 KiB):\n%s\n", srv.log.tail(16<<10))
+		for _, in := range srv.instances() {
+			if err := in.stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "interop: FAIL: %s server shutdown: %v\n", in.name, err)
+				code = 1
+			}
+			if code != 0 {
+				fmt.Fprintf(os.Stderr, "interop: %s server log (last 16 KiB):\n%s\n", in.name, in.log.tail(16<<10))
+			}
 		}
 	}
 	cleanup()
@@ -133,7 +156,7 @@ func setup() (s *server, cleanup func(), err error) {
 		return nil, cleanup, err
 	}
 	undo = append(undo, func() { os.RemoveAll(dir) })
-	s = &server{dir: dir, log: &syncBuffer{}, exit: make(chan error, 1)}
+	s = &server{dir: dir}
 
 	if err := s.build(); err != nil {
 		return nil, cleanup, err
@@ -156,8 +179,18 @@ func setup() (s *server, cleanup func(), err error) {
 	if err := s.addStoreUser(); err != nil {
 		return nil, cleanup, err
 	}
+	// The realm is optional for the tests that do not need Kerberos;
+	// those that do fail (or skip) with kdcErr.
+	s.kdc, s.kdcErr = startKDC(filepath.Join(dir, "kdc"))
+	if s.kdc != nil {
+		undo = append(undo, s.kdc.stop)
+	} else {
+		fmt.Fprintln(os.Stderr, "interop: no Kerberos realm:", s.kdcErr)
+	}
 	if err := s.start(); err != nil {
-		s.kill()
+		for _, in := range s.instances() {
+			in.kill()
+		}
 		return nil, cleanup, err
 	}
 	return s, cleanup, nil
@@ -387,35 +420,80 @@ func (s *server) stateDir() string { return filepath.Join(s.dir, "state") }
 // " key=value" fields after the thumbprint are allowed.
 var listenRE = regexp.MustCompile(`^psremote: listening (HTTPS?) (https?://127\.0\.0\.1:(\d+)/wsman)(?: thumbprint=([0-9A-Fa-f]{40}))?(?: \S+)*\s*$`)
 
-func (s *server) start() error {
-	cfg := fmt.Sprintf(`StateDir: %q
-Service:
-  AllowUnencrypted: true
-  Auth: {Basic: true, BasicSources: [store], Certificate: true, ClientCAFile: %q}
-Winrs: {IdleTimeout: 7200000}
-Listeners:
-  - {Transport: HTTP, Address: 127.0.0.1, Port: 0}
-  - {Transport: HTTPS, Address: 127.0.0.1, Port: 0, CertificateFile: %q, KeyFile: %q}
-CertMapping:
-  - {Issuer: %q, Subject: "*@psremote.test", UserName: %q}
-`, s.stateDir(), s.caFile, filepath.Join(s.dir, "server.pem"), filepath.Join(s.dir, "server.key"), s.caSHA1, testUser)
-	cfgFile := filepath.Join(s.dir, "psremote.yaml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		return err
+// authConfig is the Negotiate/Kerberos part of Service.Auth shared by
+// both servers: the realm's keytab and a principal map that makes
+// user1@EXAMPLE.TEST the test user.
+func (s *server) authConfig() (string, error) {
+	if s.kdc == nil {
+		return "", nil
 	}
+	pmap := filepath.Join(s.dir, "principals")
+	if err := os.WriteFile(pmap, []byte(kdcUser+"@"+kdcRealm+" "+testUser+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(", Keytab: %q, PrincipalMapFile: %q", s.kdc.keytab, pmap), nil
+}
 
-	s.cmd = exec.Command(s.bin, "serve", "--config", cfgFile, "--state-dir", s.stateDir())
-	s.cmd.Stdout = s.log
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stderr, err := s.cmd.StderrPipe()
+// start starts the shared and the strict server.
+func (s *server) start() error {
+	krb, err := s.authConfig()
 	if err != nil {
 		return err
 	}
-	if err := s.cmd.Start(); err != nil {
+	listeners := fmt.Sprintf(`Listeners:
+  - {Transport: HTTP, Address: 127.0.0.1, Port: 0}
+  - {Transport: HTTPS, Address: 127.0.0.1, Port: 0, CertificateFile: %q, KeyFile: %q}
+`, filepath.Join(s.dir, "server.pem"), filepath.Join(s.dir, "server.key"))
+	shared := fmt.Sprintf(`StateDir: %q
+Service:
+  AllowUnencrypted: true
+  Auth: {Basic: true, BasicSources: [store], Certificate: true, ClientCAFile: %q%s}
+Winrs: {IdleTimeout: 7200000}
+%sCertMapping:
+  - {Issuer: %q, Subject: "*@psremote.test", UserName: %q}
+`, s.stateDir(), s.caFile, krb, listeners, s.caSHA1, testUser)
+	if s.instance, err = s.launch("shared", shared); err != nil {
 		return err
 	}
+	strict := fmt.Sprintf(`StateDir: %q
+Service:
+  Auth: {Basic: false, CbtHardeningLevel: Strict%s}
+%s`, s.stateDir(), krb, listeners)
+	s.strict, err = s.launch("strict", strict)
+	return err
+}
+
+// instances lists the servers started so far.
+func (s *server) instances() []*instance {
+	var out []*instance
+	for _, in := range []*instance{s.instance, s.strict} {
+		if in != nil {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// launch starts `psremote serve` with the configuration cfg and waits for
+// its two listening lines.
+func (s *server) launch(name, cfg string) (*instance, error) {
+	cfgFile := filepath.Join(s.dir, name+".yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	in := &instance{name: name, log: &syncBuffer{}, exit: make(chan error, 1)}
+	in.cmd = exec.Command(s.bin, "serve", "--config", cfgFile, "--state-dir", s.stateDir())
+	in.cmd.Stdout = in.log
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stderr, err := in.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := in.cmd.Start(); err != nil {
+		return nil, err
+	}
 	lines := make(chan string, 4)
-	// However start ends, keep draining lines so the reader never blocks.
+	// However launch ends, keep draining lines so the reader never blocks.
 	defer func() {
 		go func() {
 			for range lines {
@@ -427,61 +505,63 @@ CertMapping:
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			s.log.Write([]byte(line + "\n"))
+			in.log.Write([]byte(line + "\n"))
 			if listenRE.MatchString(line) {
 				lines <- line
 			}
 		}
 		close(lines)
-		io.Copy(s.log, stderr)
-		s.exit <- s.cmd.Wait()
+		io.Copy(in.log, stderr)
+		in.exit <- in.cmd.Wait()
 	}()
 
 	deadline := time.After(30 * time.Second)
-	for s.httpPort == 0 || s.httpsPort == 0 {
+	for in.httpPort == 0 || in.httpsPort == 0 {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				return fmt.Errorf("psremote serve exited before listening:\n%s", s.log.tail(8<<10))
+				in.kill()
+				return nil, fmt.Errorf("psremote serve (%s) exited before listening:\n%s", name, in.log.tail(8<<10))
 			}
 			m := listenRE.FindStringSubmatch(line)
 			port, _ := strconv.Atoi(m[3])
 			if m[1] == "HTTP" {
-				s.httpURL, s.httpPort = m[2], port
+				in.httpURL, in.httpPort = m[2], port
 			} else {
-				s.httpsURL, s.httpsPort, s.thumbprint = m[2], port, strings.ToLower(m[4])
+				in.httpsURL, in.httpsPort, in.thumbprint = m[2], port, strings.ToLower(m[4])
 			}
 		case <-deadline:
-			return fmt.Errorf("psremote serve printed no HTTP and HTTPS listening lines within 30s:\n%s", s.log.tail(8<<10))
+			in.kill()
+			return nil, fmt.Errorf("psremote serve (%s) printed no HTTP and HTTPS listening lines within 30s:\n%s", name, in.log.tail(8<<10))
 		}
 	}
-	return nil
+	return in, nil
 }
 
 // stop sends SIGTERM and expects a clean exit 0 within 15 s.
-func (s *server) stop() error {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+func (in *instance) stop() error {
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("SIGTERM: %w", err)
 	}
 	select {
-	case err := <-s.exit:
+	case err := <-in.exit:
 		if err != nil {
 			return fmt.Errorf("psremote serve after SIGTERM: %v (want exit status 0)", err)
 		}
 		return nil
 	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exit
+		in.cmd.Process.Kill()
+		<-in.exit
 		return errors.New("psremote serve did not exit within 15s of SIGTERM; killed")
 	}
 }
 
 // kill ends a server that failed to start properly.
-func (s *server) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
+func (in *instance) kill() {
+	if in.cmd != nil && in.cmd.Process != nil {
+		in.cmd.Process.Kill()
 		select {
-		case <-s.exit:
+		case <-in.exit:
 		case <-time.After(5 * time.Second):
 		}
 	}

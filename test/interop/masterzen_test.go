@@ -36,24 +36,57 @@ func mzClient(t *testing.T, s *server, https bool, params *winrm.Parameters) *wi
 	return c
 }
 
+// mzCase is one command run through masterzen's RunWithContextWithInput.
+type mzCase struct {
+	name     string
+	command  string
+	stdin    string
+	wantOut  string
+	wantErr  string
+	wantCode int
+}
+
+var mzCases = []mzCase{
+	{name: "echo", command: "echo hello", wantOut: "hello\n"},
+	{name: "stderr", command: "echo oops >&2", wantErr: "oops\n"},
+	{name: "exit3", command: "exit 3", wantCode: 3},
+	{name: "mixed", command: "echo before; echo problem >&2; exit 3", wantOut: "before\n", wantErr: "problem\n", wantCode: 3},
+	{name: "stdin", command: "wc -c", stdin: "abc\n", wantOut: "4\n"},
+	{name: "binary", command: `printf '\000\001\377'`, wantOut: "\x00\x01\xff"},
+	{name: "user", command: "id -un", wantOut: testUser + "\n"},
+}
+
+// runMZCases runs every case through c, one subtest each.
+func runMZCases(t *testing.T, c *winrm.Client, cases []mzCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var stdin io.Reader
+			if tc.stdin != "" {
+				stdin = strings.NewReader(tc.stdin)
+			}
+			var stdout, stderr bytes.Buffer
+			code, err := c.RunWithContextWithInput(ctx, tc.command, &stdout, &stderr, stdin)
+			if err != nil {
+				t.Fatalf("RunWithContextWithInput(%q): %v", tc.command, err)
+			}
+			if got := stdout.String(); got != tc.wantOut {
+				t.Errorf("stdout = %q; want %q", got, tc.wantOut)
+			}
+			if got := stderr.String(); got != tc.wantErr {
+				t.Errorf("stderr = %q; want %q", got, tc.wantErr)
+			}
+			if code != tc.wantCode {
+				t.Errorf("exit code = %d; want %d", code, tc.wantCode)
+			}
+		})
+	}
+}
+
 func TestMasterzenBasic(t *testing.T) {
 	s := serverFor(t)
-	cases := []struct {
-		name     string
-		command  string
-		stdin    string
-		wantOut  string
-		wantErr  string
-		wantCode int
-	}{
-		{name: "echo", command: "echo hello", wantOut: "hello\n"},
-		{name: "stderr", command: "echo oops >&2", wantErr: "oops\n"},
-		{name: "exit3", command: "exit 3", wantCode: 3},
-		{name: "mixed", command: "echo before; echo problem >&2; exit 3", wantOut: "before\n", wantErr: "problem\n", wantCode: 3},
-		{name: "stdin", command: "wc -c", stdin: "abc\n", wantOut: "4\n"},
-		{name: "binary", command: `printf '\000\001\377'`, wantOut: "\x00\x01\xff"},
-		{name: "user", command: "id -un", wantOut: testUser + "\n"},
-	}
 	for _, https := range []bool{false, true} {
 		name := "HTTP"
 		if https {
@@ -61,31 +94,7 @@ func TestMasterzenBasic(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			c := mzClient(t, s, https, nil)
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					defer cancel()
-					var stdin io.Reader
-					if tc.stdin != "" {
-						stdin = strings.NewReader(tc.stdin)
-					}
-					var stdout, stderr bytes.Buffer
-					code, err := c.RunWithContextWithInput(ctx, tc.command, &stdout, &stderr, stdin)
-					if err != nil {
-						t.Fatalf("RunWithContextWithInput(%q): %v", tc.command, err)
-					}
-					if got := stdout.String(); got != tc.wantOut {
-						t.Errorf("stdout = %q; want %q", got, tc.wantOut)
-					}
-					if got := stderr.String(); got != tc.wantErr {
-						t.Errorf("stderr = %q; want %q", got, tc.wantErr)
-					}
-					if code != tc.wantCode {
-						t.Errorf("exit code = %d; want %d", code, tc.wantCode)
-					}
-				})
-			}
+			runMZCases(t, mzClient(t, s, https, nil), mzCases)
 		})
 	}
 }

@@ -2,6 +2,9 @@
 // endpoint for psremote's interop tests (../node_test.go).
 //
 // Environment: WINRM_HOST, WINRM_PORT, WINRM_USER, WINRM_PASSWORD.
+// The library picks its authentication from the user name: Basic for a
+// plain name, NTLM (raw NTLMSSP in the Negotiate scheme, a new connection
+// and handshake per call) for "DOMAIN\user" or a UPN; poll does the same.
 // argv[2] is a JSON array of cases, each {"op": "run"|"poll", "command": "..."}:
 //   run:  the library's own runCommand (open shell, one Receive, delete shell);
 //         it returns stdout trimmed, or stderr trimmed when stdout is empty.
@@ -27,7 +30,7 @@ async function poll(command, maxPolls) {
     path: '/wsman',
     username,
     password,
-    authMethod: 'basic',
+    authMethod: username.includes('\\') || username.includes('@') ? 'ntlm' : 'basic',
     useHttps: false,
   };
   const shellId = await Shell.doCreateShell(params);

@@ -5,10 +5,14 @@ system interpreter, /usr/bin/python3, which sees Debian's python3-winrm.
 
 Environment:
   WINRM_ENDPOINT   e.g. http://127.0.0.1:5985/wsman
-  WINRM_TRANSPORT  plaintext or ssl
+  WINRM_TRANSPORT  plaintext, ssl, certificate, ntlm or kerberos
   WINRM_USER, WINRM_PASSWORD
-  WINRM_CA         CA bundle (PEM) that must verify the server (ssl only)
+  WINRM_CA         CA bundle (PEM) that must verify the server (https only)
   WINRM_CERT, WINRM_KEY  client certificate and key (transport certificate)
+  WINRM_MESSAGE_ENCRYPTION  auto (pywinrm's default), always or never
+  WINRM_SEND_CBT   "false" to send no channel bindings (default true)
+  (ntlm needs MD4: run with OPENSSL_CONF=testdata/openssl-legacy.cnf;
+  kerberos uses the ticket cache named by KRB5CCNAME and KRB5_CONFIG)
 
 argv[1] is a JSON array of cases, each {"command": "...", "args": [...]}.
 Each case runs through winrm.Session.run_cmd, which opens a shell, runs
@@ -34,6 +38,10 @@ def main():
     if ca:
         kwargs["ca_trust_path"] = ca
         kwargs["server_cert_validation"] = "validate"
+    if os.environ.get("WINRM_MESSAGE_ENCRYPTION"):
+        kwargs["message_encryption"] = os.environ["WINRM_MESSAGE_ENCRYPTION"]
+    if os.environ.get("WINRM_SEND_CBT") == "false":
+        kwargs["send_cbt"] = False
     if os.environ.get("WINRM_CERT"):
         kwargs["cert_pem"] = os.environ["WINRM_CERT"]
         kwargs["cert_key_pem"] = os.environ["WINRM_KEY"]
