@@ -4,7 +4,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 # Packages with native fuzz targets; each target runs for FUZZTIME.
-FUZZPKGS ?= ./wsman ./auth/accounts ./auth/certmap ./auth/kerberos ./auth/ntlm ./auth/negotiate ./auth/spnego ./auth/encrypt ./auth/winbind ./internal/config ./internal/inventory ./client/trust
+FUZZPKGS ?= ./wsman ./auth/accounts ./auth/certmap ./auth/kerberos ./auth/ntlm ./auth/negotiate ./auth/spnego ./auth/encrypt ./auth/winbind ./internal/config ./internal/inventory ./client/trust ./client
 
 .PHONY: all build test lint unit fuzz interop bench demo clean
 

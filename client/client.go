@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,6 +23,8 @@ const (
 	DefaultMaxEnvelopeSize = 512000
 	// maxReplyBytes bounds a reply body read from the server.
 	maxReplyBytes = 64 << 20
+	// soapContentType is the type of every request envelope.
+	soapContentType = "application/soap+xml;charset=UTF-8"
 )
 
 // Errors returned by the client.
@@ -46,9 +47,29 @@ func (e *HTTPError) Error() string {
 type Config struct {
 	// Endpoint is the listener URL, e.g. https://host:5986/wsman.
 	Endpoint string
-	// Username and Password are used for Basic authentication.
+	// Auth is the authentication method: [Basic], [NTLM], [Kerberos],
+	// [Negotiate], [Certificate] or [Auto]. nil with a Username means
+	// Basic with Username and Password; nil without one sends no
+	// credentials.
+	Auth Auth
+	// Username and Password are the older way to ask for Basic
+	// authentication, the same as Auth: Basic(Username, Password). Set
+	// either Auth or Username, not both.
 	Username, Password string
+	// TrustedHosts lists, in WinRM's syntax (see
+	// [trust.ParseTrustedHosts]: "*", "*.suffix", "prefix*", "<local>",
+	// names and IPs, comma separated), the hosts NTLM credentials may go
+	// to over plain HTTP, where NTLM cannot prove the server's identity
+	// (WinRM's client TrustedHosts). It applies to [NTLM] and to
+	// [Negotiate]'s fall-back to NTLM. Default empty: no host.
+	TrustedHosts string
+	// AllowUnencrypted lets [Auto] choose Basic over plain HTTP, to a
+	// host that matches TrustedHosts, when the server offers nothing
+	// else (WinRM's client AllowUnencrypted). An explicit [Basic] is sent
+	// as configured; the psremote command applies the rule to it too.
+	AllowUnencrypted bool
 	// TLSConfig verifies the server on HTTPS; nil means system roots.
+	// With [Certificate], the client certificate is added to a copy.
 	TLSConfig *tls.Config
 	// ConnectTimeout bounds TCP connect plus TLS handshake
 	// (default DefaultConnectTimeout).
@@ -69,12 +90,13 @@ type Config struct {
 
 // Client talks to one WinRM endpoint. It is safe for concurrent use.
 type Client struct {
-	cfg        Config
-	tr         *transport
-	authHeader string // precomputed Authorization header line, or ""
+	cfg Config
+	tr  *transport
 }
 
-// New returns a client for cfg.
+// New returns a client for cfg. It checks the authentication settings
+// but does not connect; in particular NTLM over plain HTTP to a host that
+// does not match TrustedHosts fails here with an [*UntrustedHostError].
 func New(cfg Config) (*Client, error) {
 	if cfg.Endpoint == "" {
 		return nil, errors.New("client: no endpoint")
@@ -91,15 +113,34 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxEnvelopeSize <= 0 {
 		cfg.MaxEnvelopeSize = DefaultMaxEnvelopeSize
 	}
-	tr, err := newTransport(cfg.Endpoint, cfg.TLSConfig, cfg.ConnectTimeout)
+	a := cfg.Auth
+	if cfg.Username != "" {
+		if a != nil {
+			return nil, errors.New("client: set Config.Auth or Config.Username, not both")
+		}
+		a = Basic(cfg.Username, cfg.Password)
+	}
+	tc := cfg.TLSConfig
+	if ca, ok := a.(certAuth); ok {
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		} else {
+			tc = tc.Clone()
+		}
+		tc.Certificates = []tls.Certificate{ca.cert}
+		tc.GetClientCertificate = nil
+	}
+	tr, err := newTransport(cfg.Endpoint, tc, cfg.ConnectTimeout)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, tr: tr}
-	if cfg.Username != "" {
-		c.authHeader = "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
+	if a != nil {
+		host := tr.host()
+		if tr.mech, err = a.newMechanism(host, tr.scheme == "https", &cfg); err != nil {
+			return nil, err
+		}
 	}
-	return c, nil
+	return &Client{cfg: cfg, tr: tr}, nil
 }
 
 // Close releases idle connections.
@@ -136,13 +177,11 @@ func (c *Client) call(ctx context.Context, h wsman.RequestHeader, body func(*byt
 func (c *Client) exchange(ctx context.Context, body []byte, opTimeout time.Duration, anonymous bool) (*wsman.Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout+c.cfg.NetworkDelay)
 	defer cancel()
-	headers := []string{"Content-Type: application/soap+xml;charset=UTF-8"}
+	req := &request{body: body, contentType: soapContentType, anonymous: anonymous, maxBody: maxReplyBytes}
 	if anonymous {
-		headers = append(headers, "WSMANIDENTIFY: unauthenticated")
-	} else if c.authHeader != "" {
-		headers = append(headers, c.authHeader)
+		req.headers = []string{"WSMANIDENTIFY: unauthenticated"}
 	}
-	resp, err := c.tr.roundTrip(ctx, body, headers, maxReplyBytes)
+	resp, err := c.tr.do(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("client: %s: %w", c.cfg.Endpoint, err)
 	}

@@ -49,6 +49,9 @@ type transport struct {
 	tls      *tls.Config
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	connectT time.Duration
+	// mech authenticates requests that are not anonymous; nil sends no
+	// credentials. Set before first use.
+	mech mechanism
 
 	mu   sync.Mutex
 	idle []*pconn // guarded by mu; most recently used last
@@ -59,6 +62,21 @@ type pconn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	lastUsed time.Time
+	// sec is the security context a connection-oriented mechanism
+	// established on this connection; nil before (and for header
+	// mechanisms, whose connections carry no state).
+	sec *connSec
+}
+
+// request is one SOAP exchange to send.
+type request struct {
+	body        []byte
+	contentType string   // of body, "" for none
+	headers     []string // extra header lines ("Name: value")
+	// anonymous sends no credentials, on a connection no mechanism
+	// authenticated.
+	anonymous bool
+	maxBody   int
 }
 
 func newTransport(endpoint string, tc *tls.Config, connectTimeout time.Duration) (*transport, error) {
@@ -90,6 +108,15 @@ func newTransport(endpoint string, tc *tls.Config, connectTimeout time.Duration)
 	return &transport{scheme: u.Scheme, hostport: hp, path: path, tls: tc, dial: d.DialContext, connectT: connectTimeout}, nil
 }
 
+// host returns the endpoint's host name (no port, no brackets).
+func (t *transport) host() string {
+	h, _, err := net.SplitHostPort(t.hostport)
+	if err != nil {
+		return t.hostport
+	}
+	return h
+}
+
 // closeIdle closes every idle connection.
 func (t *transport) closeIdle() {
 	t.mu.Lock()
@@ -101,16 +128,27 @@ func (t *transport) closeIdle() {
 	}
 }
 
-func (t *transport) getConn(ctx context.Context) (*pconn, bool, error) {
-	for {
+// getConn returns an idle connection, most recently used first, or dials
+// a new one (always when fresh). An anonymous request takes only a
+// connection no mechanism authenticated: on an authenticated one the
+// server expects the security context's messages. Other requests prefer
+// an authenticated connection, which spares a handshake.
+func (t *transport) getConn(ctx context.Context, anonymous, fresh bool) (*pconn, bool, error) {
+	for !fresh {
 		t.mu.Lock()
-		n := len(t.idle)
-		if n == 0 {
+		i := len(t.idle) - 1
+		for i >= 0 && (t.idle[i].sec != nil) == anonymous {
+			i--
+		}
+		if i < 0 && !anonymous {
+			i = len(t.idle) - 1
+		}
+		if i < 0 {
 			t.mu.Unlock()
 			break
 		}
-		pc := t.idle[n-1]
-		t.idle = t.idle[:n-1]
+		pc := t.idle[i]
+		t.idle = append(t.idle[:i], t.idle[i+1:]...)
 		t.mu.Unlock()
 		if time.Since(pc.lastUsed) < staleAfter || alive(pc) {
 			return pc, true, nil
@@ -161,20 +199,35 @@ func (t *transport) putConn(pc *pconn) {
 // arrived: the server closed it while idle.
 var errRetry = errors.New("client: reused connection closed")
 
-// roundTrip posts body and reads the reply. headers are extra header
-// lines ("Name: value"). A request that failed on a reused connection
-// before any reply byte is retried once on a new one: the server never
-// saw it (an idle connection it had closed).
+// roundTrip posts body with extra header lines and no credentials, and
+// reads the reply.
 func (t *transport) roundTrip(ctx context.Context, body []byte, headers []string, maxBody int) (*response, error) {
-	resp, err := t.try(ctx, body, headers, maxBody)
-	if errors.Is(err, errRetry) && ctx.Err() == nil {
-		resp, err = t.try(ctx, body, headers, maxBody)
+	return t.do(ctx, &request{body: body, headers: headers, anonymous: true, maxBody: maxBody})
+}
+
+// do sends one request and reads its reply, authenticating (and on plain
+// HTTP sealing) it as the transport's mechanism requires. A request that
+// failed on a reused connection before any reply byte is retried once on
+// a new one: the server never saw it (an idle connection it had closed).
+// So is one refused with 401 on a connection authenticated earlier (the
+// server lost the connection's security context), and one whose
+// mechanism just changed (Auto chose Basic).
+func (t *transport) do(ctx context.Context, r *request) (*response, error) {
+	resp, err := t.try(ctx, r, false)
+	if ctx.Err() != nil {
+		return resp, err
+	}
+	switch {
+	case errors.Is(err, errRetry), errors.Is(err, errContextLost):
+		resp, err = t.try(ctx, r, true)
+	case errors.Is(err, errSwitched):
+		resp, err = t.try(ctx, r, false) // the same connection, if it was kept
 	}
 	return resp, err
 }
 
-func (t *transport) try(ctx context.Context, body []byte, headers []string, maxBody int) (*response, error) {
-	pc, reused, err := t.getConn(ctx)
+func (t *transport) try(ctx context.Context, r *request, fresh bool) (*response, error) {
+	pc, reused, err := t.getConn(ctx, r.anonymous, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +241,13 @@ func (t *transport) try(ctx context.Context, body []byte, headers []string, maxB
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	resp, keep, err := t.exchange(pc, body, headers, maxBody)
+	resp, keep, err := t.send(ctx, pc, r)
+	if errors.Is(err, errSwitched) && keep && stop() {
+		// The refusal was read whole: the connection serves the retry.
+		pc.c.SetDeadline(time.Time{})
+		t.putConn(pc)
+		return nil, err
+	}
 	if err != nil {
 		pc.c.Close()
 		if ctx.Err() != nil {

@@ -72,9 +72,10 @@ func DefaultKnownHostsPath() (string, error) {
 //
 // Unknown keys are errors.
 type Config struct {
-	// TrustedHosts lists the hosts Basic credentials may be sent to over
-	// plain HTTP, in WinRM's string form (see [TrustedHosts]). Default
-	// empty: none.
+	// TrustedHosts lists the hosts Basic and NTLM credentials may be sent
+	// to over plain HTTP, where those mechanisms cannot authenticate the
+	// server, in WinRM's string form (see [TrustedHosts]). Default empty:
+	// none.
 	TrustedHosts string `yaml:"TrustedHosts"`
 	// AllowUnencrypted permits unencrypted SOAP (HTTP without message
 	// encryption) to trusted hosts. Default false, as on Windows.
@@ -204,34 +205,90 @@ func (e *UnencryptedError) Unwrap() []error {
 // [*UnencryptedError] naming the failed conditions and the fix, or an
 // error for a malformed host or TrustedHosts list.
 func (c *Config) PermitUnencrypted(host string) error {
-	file := c.Path
-	if file == "" {
-		if p, err := DefaultConfigPath(); err == nil {
-			file = p
-		} else {
-			file = "the client configuration file"
-		}
-	}
-	th, err := ParseTrustedHosts(c.TrustedHosts)
+	file := c.file()
+	trusted, entry, err := c.trusted(host)
 	if err != nil {
-		return fmt.Errorf("trust: config %s: %w", file, err)
-	}
-	t, err := parseTarget(host)
-	if err != nil {
-		return fmt.Errorf("trust: bad host: %w", err)
+		return err
 	}
 	e := &UnencryptedError{
 		Host:             host,
 		File:             file,
 		AllowUnencrypted: c.AllowUnencrypted,
-		Trusted:          th.match(t),
-		entry:            t.host(),
-	}
-	if t.ip.Is6() {
-		e.entry = "[" + t.ip.String() + "]"
+		Trusted:          trusted,
+		entry:            entry,
 	}
 	if e.AllowUnencrypted && e.Trusted {
 		return nil
 	}
 	return e
+}
+
+// file names the configuration file in messages.
+func (c *Config) file() string {
+	if c.Path != "" {
+		return c.Path
+	}
+	if p, err := DefaultConfigPath(); err == nil {
+		return p
+	}
+	return "the client configuration file"
+}
+
+// trusted matches host against TrustedHosts and returns the entry that
+// would trust it.
+func (c *Config) trusted(host string) (ok bool, entry string, err error) {
+	th, err := ParseTrustedHosts(c.TrustedHosts)
+	if err != nil {
+		return false, "", fmt.Errorf("trust: config %s: %w", c.file(), err)
+	}
+	t, err := parseTarget(host)
+	if err != nil {
+		return false, "", fmt.Errorf("trust: bad host: %w", err)
+	}
+	entry = t.host()
+	if t.ip.Is6() {
+		entry = "[" + t.ip.String() + "]"
+	}
+	return th.match(t), entry, nil
+}
+
+// NotTrustedError explains why [Config.PermitNTLM] refused a host. It
+// wraps [ErrNotTrustedHost].
+type NotTrustedError struct {
+	Host  string // host as given
+	File  string // configuration file to edit
+	entry string // what to add to TrustedHosts for Host
+}
+
+// Error names the host, the rule, the setting to change and the
+// alternatives.
+func (e *NotTrustedError) Error() string {
+	return fmt.Sprintf("trust: refusing to send NTLM credentials to %s over plain HTTP: NTLM does not prove the server's identity and %s is not in TrustedHosts (%s); or connect over HTTPS, or use Kerberos",
+		e.Host, e.Host, e.Fix())
+}
+
+// Fix returns the configuration change that trusts the host, e.g.
+// `add "web1" to TrustedHosts in /home/u/.config/psremote/config.yaml`.
+func (e *NotTrustedError) Fix() string {
+	return fmt.Sprintf("add %q to TrustedHosts in %s", e.entry, e.File)
+}
+
+// Unwrap returns [ErrNotTrustedHost].
+func (e *NotTrustedError) Unwrap() error { return ErrNotTrustedHost }
+
+// PermitNTLM reports whether NTLM credentials may go to host over plain
+// HTTP: nil only when host matches TrustedHosts. NTLM does not
+// authenticate the server, so Windows sends it over HTTP only to trusted
+// hosts; the messages are still sealed, so AllowUnencrypted does not
+// matter. Otherwise the error is a [*NotTrustedError] naming the fix, or
+// an error for a malformed host or TrustedHosts list.
+func (c *Config) PermitNTLM(host string) error {
+	trusted, entry, err := c.trusted(host)
+	if err != nil {
+		return err
+	}
+	if trusted {
+		return nil
+	}
+	return &NotTrustedError{Host: host, File: c.file(), entry: entry}
 }

@@ -221,3 +221,48 @@ func TestPermitUnencryptedBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestPermitNTLM(t *testing.T) {
+	c := &Config{TrustedHosts: "web1,*.lab,10.0.0.*,[fe80::1]", Path: "/etc/psremote-test/config.yaml"}
+	tests := []struct {
+		host  string
+		ok    bool
+		entry string
+	}{
+		{"web1", true, ""},
+		{"WEB1:5985", true, ""},
+		{"db.lab", true, ""},
+		{"10.0.0.7", true, ""},
+		{"[fe80::1]:5985", true, ""},
+		{"web2", false, `add "web2" to TrustedHosts in /etc/psremote-test/config.yaml`},
+		{"lab", false, `add "lab"`},
+		{"10.0.1.7:5985", false, `add "10.0.1.7"`},
+		{"[fe80::2]:5985", false, `add "[fe80::2]"`},
+	}
+	for _, tt := range tests {
+		err := c.PermitNTLM(tt.host)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("PermitNTLM(%q) = %v; want nil", tt.host, err)
+			}
+			continue
+		}
+		var nt *NotTrustedError
+		if !errors.As(err, &nt) || !errors.Is(err, ErrNotTrustedHost) || errors.Is(err, ErrUnencryptedNotAllowed) {
+			t.Errorf("PermitNTLM(%q) = %v; want a *NotTrustedError", tt.host, err)
+			continue
+		}
+		if !strings.Contains(nt.Fix(), tt.entry) || !strings.Contains(err.Error(), "NTLM") || !strings.Contains(err.Error(), nt.Fix()) {
+			t.Errorf("PermitNTLM(%q): %q, fix %q; want %q", tt.host, err, nt.Fix(), tt.entry)
+		}
+	}
+	// AllowUnencrypted does not matter: NTLM seals.
+	if err := (&Config{TrustedHosts: "*"}).PermitNTLM("any"); err != nil {
+		t.Errorf("TrustedHosts * refused: %v", err)
+	}
+	for _, bad := range []struct{ list, host string }{{"a*b*", "h"}, {"*", ""}} {
+		if err := (&Config{TrustedHosts: bad.list}).PermitNTLM(bad.host); err == nil {
+			t.Errorf("PermitNTLM(%q) with TrustedHosts %q accepted", bad.host, bad.list)
+		}
+	}
+}

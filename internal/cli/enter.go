@@ -75,7 +75,7 @@ within a second ends the session. Ctrl-D (end of input) closes the remote
 input, which ends a shell, as does typing "exit". psremote then exits with
 the remote exit code, or 128+N when local signal N ended the session
 (second Ctrl-C, SIGTERM, SIGHUP). The remote shell is deleted on every
-path. The password comes from $PSREMOTE_PASSWORD or a prompt.`,
+path.`,
 		Args:        cobra.MaximumNArgs(1),
 		Annotations: map[string]string{annotSignals: "own"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -161,25 +161,25 @@ func enterConnect(ctx context.Context, stdio IO, opts *enterOptions, host string
 	if err != nil {
 		return nil, nil, "", err
 	}
-	cfg, err := opts.conn.clientConfig(ctx, stdio, ep, true)
+	cfg, err := opts.conn.clientConfig(ctx, stdio, ep, true, "")
 	if err != nil {
 		return nil, nil, "", err
 	}
 	c, err := client.New(cfg)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", opts.conn.explain(err, ep)
 	}
 	command := opts.command
 	if command == "" {
 		info, err := c.Identify(ctx, false)
 		if err != nil {
-			return c, nil, "", fmt.Errorf("identify %s to choose the remote shell (--command skips this): %w", host, err)
+			return c, nil, "", fmt.Errorf("identify %s to choose the remote shell (--command skips this): %w", host, opts.conn.explain(err, ep))
 		}
 		command = defaultEnterCommand(info.ProductVendor)
 	}
 	sh, err := c.CreateShell(ctx, client.ShellOptions{})
 	if err != nil {
-		return c, nil, "", err
+		return c, nil, "", opts.conn.explain(err, ep)
 	}
 	return c, sh, command, nil
 }

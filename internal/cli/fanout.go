@@ -21,7 +21,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/psremote/psremote/client"
-	"github.com/psremote/psremote/client/trust"
 	"github.com/psremote/psremote/internal/inventory"
 )
 
@@ -88,8 +87,7 @@ them. Every shell is deleted on every path.
 Exit status: with one host, the remote command's exit code, or 255 when
 the host could not be reached or refused the login. With several hosts:
 0 when every command exited 0, 2 when some command failed (non-zero exit
-or --timeout), 3 when some host could not be reached, 130 after Ctrl-C.
-The password comes from $PSREMOTE_PASSWORD or a prompt.`,
+or --timeout), 3 when some host could not be reached, 130 after Ctrl-C.`,
 		Annotations: map[string]string{annotSignals: "own"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && opts.script == "" {
@@ -282,24 +280,23 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 		}
 		args = append([]string{"/bin/sh", "-s", "--"}, quoted...)
 	}
-	// One password for every host (one prompt).
-	base, err := opts.conn.clientConfig(ctx, stdio, targets[0].endpoint, true)
-	if err != nil {
+	// One set of credentials for every host (one prompt).
+	if _, err := opts.conn.loadSecurity(stdio); err != nil {
+		return err
+	}
+	if _, err := opts.conn.credentials(ctx, stdio); err != nil {
 		return err
 	}
 	// Each host gets its own transport security (pinning is per host:port;
-	// HTTP needs TrustedHosts); refuse the whole run before sending
-	// anything if any host may not receive the password.
+	// NTLM and Basic over HTTP need TrustedHosts); refuse the whole run
+	// before sending anything if any host may not receive the password.
 	cfgs := make([]client.Config, len(targets))
 	for i, t := range targets {
-		cfgs[i] = base
-		cfgs[i].Endpoint = t.endpoint
-		if opts.conn.user == "" && t.user != "" {
-			cfgs[i].Username = t.user
-		}
-		if err := opts.conn.sec.secure(&cfgs[i], true); err != nil {
+		cfg, err := opts.conn.clientConfig(ctx, stdio, t.endpoint, true, t.user)
+		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
+		cfgs[i] = cfg
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -385,7 +382,7 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 			}
 			r := hostResult{Host: t.name, DurationMS: time.Since(t0).Milliseconds()}
 			if err != nil {
-				r.Error = describe(err)
+				r.Error = opts.conn.sec.describe(err, t.endpoint)
 				r.unreachable = !started
 			} else {
 				r.ExitCode = &code
@@ -402,7 +399,7 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 				line, _ := json.Marshal(r)
 				stdio.Out.Write(append(line, '\n'))
 			} else if err != nil {
-				fmt.Fprintf(stdio.Err, "psremote: %s: %s\n", t.name, describe(err))
+				fmt.Fprintf(stdio.Err, "psremote: %s: %s\n", t.name, opts.conn.sec.describe(err, t.endpoint))
 			}
 			prog.done(r)
 		}()
@@ -455,16 +452,6 @@ func runRun(ctx context.Context, stdio IO, opts *runOptions, args []string) erro
 // shellQuote quotes s for a POSIX shell: 'it'\”s'.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// describe adds what the user can do about an error, where there is
-// something to do.
-func describe(err error) string {
-	var ce *trust.ChangedError
-	if errors.As(err, &ce) {
-		return err.Error() + "\n  If the new certificate is legitimate (the host was reinstalled or its certificate renewed), run again with --accept-changed-cert to pin it."
-	}
-	return err.Error()
 }
 
 // runOne runs the command on one host, always deleting the shell. started

@@ -83,7 +83,7 @@ func startFanServer(t *testing.T, eps ...listener.Endpoint) *fanServer {
 		Endpoints: eps,
 		Mechanisms: []auth.Mechanism{auth.NewBasic(auth.BasicConfig{Sources: []auth.PasswordVerifier{fanSource{}},
 			Resolve: func(string, string) (identity.User, error) { return user, nil }, AllowUnencrypted: true})},
-		MaxEnvelopeSize: 512000, Service: svc, Logger: quiet})
+		MaxEnvelopeSize: 512000, Service: svc, Logger: quiet, AllowUnencrypted: true})
 	if s.bound, err = s.srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -864,7 +864,7 @@ func TestFanoutTrustedHosts(t *testing.T) {
 			[]string{untrusted.addr()}, []string{"--http"},
 			[]string{"TrustedHosts", cfgFile}},
 		{"AllowUnencrypted false", "TrustedHosts: 127.0.0.1\n",
-			[]string{"http://" + untrusted.addr() + "/wsman"}, nil,
+			[]string{"http://" + untrusted.addr() + "/wsman"}, []string{"--auth", "basic"},
 			[]string{"AllowUnencrypted", cfgFile}},
 		// The whole run is refused before anything is sent, also to the
 		// trusted host listed first.
