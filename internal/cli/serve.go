@@ -25,6 +25,7 @@ import (
 	"github.com/psremote/psremote/auth/negotiate"
 	"github.com/psremote/psremote/auth/pam"
 	"github.com/psremote/psremote/auth/throttle"
+	"github.com/psremote/psremote/auth/winbind"
 	"github.com/psremote/psremote/internal/config"
 	"github.com/psremote/psremote/internal/identity"
 	"github.com/psremote/psremote/internal/listener"
@@ -109,16 +110,17 @@ func serveRun(ctx context.Context, stdio IO, opts *serveOptions) error {
 		return err
 	}
 
-	mechs, err := buildMechanisms(cfg, self, logger)
+	host := proc.NewHost(self)
+	mechs, closeMechs, err := buildMechanisms(cfg, self, host, logger)
 	if err != nil {
 		return err
 	}
+	defer closeMechs()
 	endpoints, err := buildEndpoints(cfg)
 	if err != nil {
 		return err
 	}
 
-	host := proc.NewHost(self)
 	eng := shell.New(shell.Config{
 		AllowRemoteShellAccess: cfg.Winrs.AllowRemoteShellAccess,
 		IdleTimeout:            cfg.IdleTimeout(),
@@ -272,11 +274,14 @@ func securityProfiles(mechs []auth.Mechanism) func(secure bool) []string {
 // buildMechanisms returns the enabled schemes in the order their
 // challenges are advertised, Windows' order: Negotiate, Kerberos, Basic
 // (then the certificate scheme, which advertises none).
-func buildMechanisms(cfg *config.Config, self identity.User, logger *slog.Logger) ([]auth.Mechanism, error) {
-	var mechs []auth.Mechanism
-	neg, err := buildNegotiate(cfg, self, logger)
+func buildMechanisms(cfg *config.Config, self identity.User, host *proc.Host, logger *slog.Logger) (mechs []auth.Mechanism, closeFn func(), err error) {
+	closeFn = func() {}
+	neg, wb, err := buildNegotiate(cfg, self, host, logger)
 	if err != nil {
-		return nil, err
+		return nil, closeFn, err
+	}
+	if wb != nil {
+		closeFn = wb.Close
 	}
 	if neg != nil {
 		if cfg.Service.Auth.Negotiate {
@@ -309,7 +314,8 @@ func buildMechanisms(cfg *config.Config, self identity.User, logger *slog.Logger
 		}
 		mapper, err := certmap.NewMapper(rules)
 		if err != nil {
-			return nil, fmt.Errorf("CertMapping: %w", err)
+			closeFn()
+			return nil, func() {}, fmt.Errorf("CertMapping: %w", err)
 		}
 		// Mapped accounts are real local accounts whatever user the
 		// server runs as.
@@ -317,46 +323,57 @@ func buildMechanisms(cfg *config.Config, self identity.User, logger *slog.Logger
 			return identity.Lookup(principal)
 		}))
 	}
-	return mechs, nil
+	return mechs, closeFn, nil
 }
 
 // buildNegotiate returns the Negotiate mechanism (whose KerberosScheme is
 // the Kerberos scheme), or nil when neither scheme is enabled or neither
 // NTLM nor Kerberos is available.
-func buildNegotiate(cfg *config.Config, self identity.User, logger *slog.Logger) (*negotiate.Mechanism, error) {
+func buildNegotiate(cfg *config.Config, self identity.User, host *proc.Host, logger *slog.Logger) (*negotiate.Mechanism, *winbind.Validator, error) {
 	a := cfg.Service.Auth
 	if !a.Negotiate && !a.Kerberos {
-		return nil, nil
+		return nil, nil, nil
 	}
 	policy, err := cbt.ParsePolicy(a.CbtHardeningLevel)
 	if err != nil {
-		return nil, fmt.Errorf("Service.Auth.CbtHardeningLevel: %w", err)
+		return nil, nil, fmt.Errorf("Service.Auth.CbtHardeningLevel: %w", err)
 	}
-	nc := negotiate.Config{CBT: policy, Resolve: resolver(self)}
+	var wb *winbind.Validator
+	nc := negotiate.Config{CBT: policy, Resolve: resolverWith(self, a.Winbind.DefaultDomain)}
 	if a.Negotiate {
 		for _, src := range a.NTLMSources {
 			switch src {
 			case "store":
 				store := accounts.Open(filepath.Join(cfg.StateDir, "accounts"))
 				nc.NTLMSources = append(nc.NTLMSources, negotiate.StoreSource(store.NTHash))
-				// "winbind" (domain users through Samba's ntlm_auth,
-				// auth/winbind) plugs in here as another NTLMSource.
+			case "winbind":
+				// Active Directory users: Samba's ntlm_auth asks winbindd,
+				// which asks a domain controller.
+				env := append([]string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", "LANG=C"}, a.Winbind.Env...)
+				wb = winbind.New(winbind.Config{Host: host, User: self, Path: a.Winbind.Helper, Args: a.Winbind.Args, Env: env})
+				nc.NTLMSources = append(nc.NTLMSources, negotiate.NTLMSource{Name: "winbind", Validator: wb})
 			}
 		}
 	}
+	fail := func(err error) (*negotiate.Mechanism, *winbind.Validator, error) {
+		if wb != nil {
+			wb.Close()
+		}
+		return nil, nil, err
+	}
 	nc.Kerberos, nc.PrincipalMap, err = kerberosAcceptor(cfg, logger)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if len(nc.NTLMSources) == 0 && nc.Kerberos == nil {
 		logger.Warn("Negotiate is not offered: no NTLM account source and no Kerberos keytab")
-		return nil, nil
+		return fail(nil)
 	}
 	neg, err := negotiate.New(nc)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	return neg, nil
+	return neg, wb, nil
 }
 
 // kerberosAcceptor loads the keytab for Kerberos: Service.Auth.Keytab, or
@@ -430,9 +447,21 @@ func clientCAs(cfg *config.Config) (*x509.CertPool, error) {
 // server, account-store users are the server's own delegates and act as
 // the server's user; PAM users are themselves.
 func resolver(self identity.User) auth.Resolver {
+	return resolverWith(self, "")
+}
+
+// resolverWith is resolver with winbind's default domain: a "winbind"
+// login DOMAIN\user of that domain is the local account "user", as with
+// Samba's `winbind use default domain`.
+func resolverWith(self identity.User, winbindDefaultDomain string) auth.Resolver {
 	return func(principal, source string) (identity.User, error) {
 		if !self.IsRoot() && source == "store" {
 			return self, nil
+		}
+		if source == "winbind" && winbindDefaultDomain != "" {
+			if dom, user, ok := strings.Cut(principal, `\`); ok && strings.EqualFold(dom, winbindDefaultDomain) {
+				principal = user
+			}
 		}
 		return identity.Lookup(principal)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/psremote/psremote/auth/certmap"
 	"github.com/psremote/psremote/internal/config"
 	"github.com/psremote/psremote/internal/identity"
+	"github.com/psremote/psremote/internal/proc"
 )
 
 // buildBinary compiles psremote once per test binary run.
@@ -201,10 +202,11 @@ func TestSecurityProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mechs, err := buildMechanisms(cfg, self, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mechs, closeMechs, err := buildMechanisms(cfg, self, proc.NewHost(self), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer closeMechs()
 	var schemes []string
 	for _, m := range mechs {
 		schemes = append(schemes, m.Scheme())

@@ -124,6 +124,8 @@ type ServiceAuth struct {
 	// NTLMSources orders the NTLM account sources: "store" (the psremote
 	// account store's NT hashes). Default [store]; empty disables NTLM.
 	NTLMSources []string `yaml:"NTLMSources"`
+	// Winbind configures the "winbind" NTLM source (psremote only).
+	Winbind Winbind `yaml:"Winbind"`
 	// BasicSources orders the password sources Basic consults: "store"
 	// (the psremote account store) and "pam" (psremote only). Default
 	// [store, pam] when the server runs as root, [store] otherwise.
@@ -142,6 +144,26 @@ type ServiceAuth struct {
 	// and per account, without locking out the account from other
 	// addresses (psremote only). Default true.
 	LoginThrottle bool `yaml:"LoginThrottle"`
+}
+
+// Winbind configures how the "winbind" NTLM source runs Samba's
+// ntlm_auth helper to verify Active Directory users (psremote only). The
+// host must be joined to the domain with winbind running; domain users
+// log in as "DOMAIN\user", which must resolve to a local account through
+// NSS (libnss-winbind).
+type Winbind struct {
+	// Helper is the ntlm_auth program. Default "ntlm_auth".
+	Helper string `yaml:"Helper"`
+	// Args are extra arguments, e.g. ["--configfile=/etc/samba/smb.conf"].
+	Args []string `yaml:"Args"`
+	// Env adds NAME=value entries to the helper's environment (which
+	// otherwise holds only PATH and LANG).
+	Env []string `yaml:"Env"`
+	// DefaultDomain: users of this NetBIOS domain log in as the local
+	// account with their bare name ("user" for "DOMAIN\user"), as Samba's
+	// `winbind use default domain = yes` names them. Empty: the local
+	// account is "DOMAIN\user".
+	DefaultDomain string `yaml:"DefaultDomain"`
 }
 
 // Winrs mirrors `winrm/config/winrs`.
@@ -344,10 +366,13 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("Service.Auth.CbtHardeningLevel %q: want Strict, Relaxed or None", c.Service.Auth.CbtHardeningLevel))
 	}
 	for _, s := range c.Service.Auth.NTLMSources {
-		// "winbind" (Active Directory users through Samba's ntlm_auth)
-		// is the next source; until it is wired, only the store.
-		if s != "store" {
-			errs = append(errs, fmt.Errorf("Service.Auth.NTLMSources: unknown source %q (want store)", s))
+		if s != "store" && s != "winbind" {
+			errs = append(errs, fmt.Errorf("Service.Auth.NTLMSources: unknown source %q (want store or winbind)", s))
+		}
+	}
+	for _, kv := range c.Service.Auth.Winbind.Env {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			errs = append(errs, fmt.Errorf("Service.Auth.Winbind.Env: %q is not NAME=value", kv))
 		}
 	}
 	if c.Service.Auth.Certificate && c.Service.Auth.ClientCAFile == "" {
