@@ -28,12 +28,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 fuzz:
-	@set -e; for pkg in $(FUZZPKGS); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh $(FUZZPKGS)
 
 interop:
 	cd test/interop && $(GO) test -count=1 -timeout 15m ./...
