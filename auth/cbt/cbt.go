@@ -3,6 +3,7 @@ package cbt
 import (
 	"crypto"
 	"crypto/md5"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
@@ -114,4 +115,31 @@ func (p Policy) Check(secure, present, match bool) error {
 		return ErrMissing
 	}
 	return nil
+}
+
+// Binding is what an acceptor checks a client's channel bindings
+// against: the policy, whether the connection is HTTPS, and the TLS
+// channel's application data.
+type Binding struct {
+	// Policy is the listener's CbtHardeningLevel.
+	Policy Policy
+	// Secure is true on HTTPS; bindings are ignored on plain HTTP.
+	Secure bool
+	// AppData is [TLSServerEndPoint] of the listener certificate on
+	// HTTPS, nil otherwise.
+	AppData []byte
+}
+
+// Verify applies the policy to the 16-byte MD5 bindings hash a client
+// sent (NTLM's MsvAvChannelBindings, the Bnd field of Kerberos'
+// authenticator checksum); absent or all zeros means none was sent.
+func (b Binding) Verify(got []byte) error {
+	var zero [16]byte
+	present := len(got) == 16 && subtle.ConstantTimeCompare(got, zero[:]) == 0
+	match := false
+	if present && b.AppData != nil {
+		want := Hash(b.AppData)
+		match = subtle.ConstantTimeCompare(want[:], got) == 1
+	}
+	return b.Policy.Check(b.Secure, present, match)
 }

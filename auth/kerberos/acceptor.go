@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -34,15 +33,7 @@ const maxKeytabSize = 4 << 20
 
 // ChannelBinding is what Accept checks the authenticator's channel
 // bindings (the Bnd field of the 0x8003 checksum) against.
-type ChannelBinding struct {
-	// Policy is the listener's CbtHardeningLevel.
-	Policy cbt.Policy
-	// Secure is true on HTTPS; bindings are ignored on plain HTTP.
-	Secure bool
-	// AppData is the application data of the TLS channel,
-	// cbt.TLSServerEndPoint(server certificate).
-	AppData []byte
-}
+type ChannelBinding = cbt.Binding
 
 // AcceptorConfig configures an Acceptor.
 type AcceptorConfig struct {
@@ -433,14 +424,10 @@ func authenticatorChecksum(auth *types.Authenticator) (gssChecksum, bool, error)
 
 // checkBindings applies the channel-binding policy to the Bnd field.
 func checkBindings(cb ChannelBinding, gss gssChecksum, hasGSS bool) error {
-	var zero [16]byte
-	present := hasGSS && gss.bnd != zero
-	match := false
-	if present && cb.AppData != nil {
-		want := cbt.Hash(cb.AppData)
-		match = subtle.ConstantTimeCompare(want[:], gss.bnd[:]) == 1
+	if !hasGSS {
+		return cb.Verify(nil)
 	}
-	return cb.Policy.Check(cb.Secure, present, match)
+	return cb.Verify(gss.bnd[:])
 }
 
 // encAPRepPart is RFC 4120 section 5.5.2 EncAPRepPart. gokrb5 has the type

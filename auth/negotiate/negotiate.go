@@ -154,8 +154,6 @@ type handshake struct {
 	// mechTypes is the DER MechTypeList of the NegTokenInit, which
 	// mechListMICs cover.
 	mechTypes []byte
-	// micRequested is true when the acceptor answered request-mic.
-	micRequested bool
 	// ntlm is the NTLM context under way; nil before the NEGOTIATE.
 	ntlm *ntlm.ServerContext
 }

@@ -2,7 +2,6 @@ package negotiate
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,21 +9,6 @@ import (
 	"github.com/psremote/psremote/auth"
 	"github.com/psremote/psremote/auth/ntlm"
 )
-
-// NTLM message types (MS-NLMP 2.2.1), at offset 8 of every message.
-const (
-	ntlmNegotiate    = 1
-	ntlmAuthenticate = 3
-)
-
-// ntlmType returns the message type of an NTLMSSP message, 0 if it has
-// none.
-func ntlmType(msg []byte) uint32 {
-	if len(msg) < 12 || string(msg[:8]) != "NTLMSSP\x00" {
-		return 0
-	}
-	return binary.LittleEndian.Uint32(msg[8:12])
-}
 
 // call carries, through the context given to ntlm.ServerContext.Step, what
 // the account-source chain needs from the request and what it learns.
@@ -130,8 +114,8 @@ func (m *Mechanism) acceptRawNTLM(ctx context.Context, r auth.Request, conn *aut
 	if !m.OffersNTLM() {
 		return auth.Step{}, fmt.Errorf("%w: NTLM is not offered", auth.ErrNotPermitted)
 	}
-	switch ntlmType(token) {
-	case ntlmNegotiate:
+	switch ntlm.MessageType(token) {
+	case ntlm.TypeNegotiate:
 		// A NEGOTIATE starts over, whatever the connection had.
 		conn.Establish(nil)
 		h := &handshake{ntlm: m.s.ntlm.NewContext(m.binding(r))}
@@ -141,7 +125,7 @@ func (m *Mechanism) acceptRawNTLM(ctx context.Context, r auth.Request, conn *aut
 		}
 		conn.SetValue(m.scheme, h)
 		return auth.Step{Reply: m.reply(out)}, nil
-	case ntlmAuthenticate:
+	case ntlm.TypeAuthenticate:
 		h := m.handshakeOf(conn)
 		conn.SetValue(m.scheme, nil)
 		if h == nil || h.spnego || h.kerberos || h.ntlm == nil {
@@ -154,7 +138,7 @@ func (m *Mechanism) acceptRawNTLM(ctx context.Context, r auth.Request, conn *aut
 		conn.Establish(sc)
 		return auth.Step{Done: true, Result: sc.Result}, nil
 	}
-	return auth.Step{}, fmt.Errorf("%w: NTLM message type %d", auth.ErrMalformed, ntlmType(token))
+	return auth.Step{}, fmt.Errorf("%w: NTLM message type %d", auth.ErrMalformed, ntlm.MessageType(token))
 }
 
 // binding returns the NTLM channel binding of the request's connection.
@@ -164,7 +148,7 @@ func (m *Mechanism) binding(r auth.Request) ntlm.ChannelBinding {
 
 // finishNTLM verifies the AUTHENTICATE and builds the security context.
 func (m *Mechanism) finishNTLM(ctx context.Context, r auth.Request, nc *ntlm.ServerContext, token []byte) (*auth.SecurityContext, error) {
-	if ntlmType(token) != ntlmAuthenticate {
+	if ntlm.MessageType(token) != ntlm.TypeAuthenticate {
 		return nil, fmt.Errorf("%w: expected an NTLM AUTHENTICATE", auth.ErrMalformed)
 	}
 	cctx, c := withCall(ctx, r)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/psremote/psremote/auth"
 	"github.com/psremote/psremote/auth/kerberos"
+	"github.com/psremote/psremote/auth/ntlm"
 	"github.com/psremote/psremote/auth/spnego"
 )
 
@@ -99,13 +100,12 @@ func (m *Mechanism) acceptInit(ctx context.Context, r auth.Request, conn *auth.C
 		// NTLM was not the initiator's first choice: its mechListMIC
 		// must confirm the list (RFC 4178 section 5). The NEGOTIATE
 		// comes in the next token.
-		h.micRequested = true
 		resp.State = spnego.RequestMIC
 		conn.SetValue(m.scheme, h)
 		reply, err := m.respReply(resp)
 		return auth.Step{Reply: reply}, err
 	}
-	if ntlmType(optimistic) != ntlmNegotiate {
+	if ntlm.MessageType(optimistic) != ntlm.TypeNegotiate {
 		return auth.Step{}, fmt.Errorf("%w: SPNEGO's NTLM token is not a NEGOTIATE", auth.ErrMalformed)
 	}
 	out, _, err := h.ntlm.Step(ctx, optimistic)
@@ -143,17 +143,17 @@ func (m *Mechanism) acceptResp(ctx context.Context, r auth.Request, conn *auth.C
 		return m.acceptKerberos(ctx, r, conn, in, &spnego.NegTokenResp{})
 	}
 
-	switch ntlmType(in) {
-	case ntlmNegotiate:
+	switch ntlm.MessageType(in) {
+	case ntlm.TypeNegotiate:
 		out, _, err := h.ntlm.Step(ctx, in)
 		if err != nil {
 			return auth.Step{}, credentialError(err)
 		}
 		reply, err := m.respReply(&spnego.NegTokenResp{State: spnego.AcceptIncomplete, ResponseToken: out})
 		return auth.Step{Reply: reply}, err
-	case ntlmAuthenticate:
+	case ntlm.TypeAuthenticate:
 	default:
-		return auth.Step{}, fmt.Errorf("%w: SPNEGO's NTLM token has message type %d", auth.ErrMalformed, ntlmType(in))
+		return auth.Step{}, fmt.Errorf("%w: SPNEGO's NTLM token has message type %d", auth.ErrMalformed, ntlm.MessageType(in))
 	}
 	conn.SetValue(m.scheme, nil)
 	sc, err := m.finishNTLM(ctx, r, h.ntlm, in)

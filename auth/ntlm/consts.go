@@ -48,11 +48,11 @@ const (
 	avFlagMICPresent uint32 = 0x00000002
 )
 
-// Message types (MS-NLMP 2.2).
+// Message types (MS-NLMP 2.2), typed for the wire code.
 const (
-	typeNegotiate    uint32 = 1
-	typeChallenge    uint32 = 2
-	typeAuthenticate uint32 = 3
+	typeNegotiate    uint32 = TypeNegotiate
+	typeChallenge    uint32 = TypeChallenge
+	typeAuthenticate uint32 = TypeAuthenticate
 )
 
 // Limits on untrusted input.
@@ -106,3 +106,10 @@ func toFiletime(t time.Time) uint64 {
 	}
 	return uint64(ft)
 }
+
+// NTLM message types (MS-NLMP 2.2.1), as [MessageType] returns them.
+const (
+	TypeNegotiate    = 1
+	TypeChallenge    = 2
+	TypeAuthenticate = 3
+)

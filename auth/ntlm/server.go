@@ -143,15 +143,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 }
 
 // ChannelBinding tells a context what TLS channel it runs on.
-type ChannelBinding struct {
-	// Policy is WinRM's CbtHardeningLevel.
-	Policy cbt.Policy
-	// Secure is true on HTTPS; on plain HTTP bindings are ignored.
-	Secure bool
-	// AppData is cbt.TLSServerEndPoint(listener certificate) on HTTPS,
-	// nil otherwise.
-	AppData []byte
-}
+type ChannelBinding = cbt.Binding
 
 // Server context states.
 const (
@@ -197,7 +189,7 @@ func (s *Server) NewContext(cb ChannelBinding) *ServerContext {
 func (c *ServerContext) Step(ctx context.Context, msg []byte) (out []byte, done bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	typ := peekType(msg)
+	typ := MessageType(msg)
 	switch {
 	case c.state == stateInitial && typ != typeAuthenticate:
 		out, err = c.negotiateLocked(msg)
@@ -219,8 +211,9 @@ func (c *ServerContext) Step(ctx context.Context, msg []byte) (out []byte, done 
 	return nil, false, err
 }
 
-// peekType returns the message type of an NTLMSSP message, or 0.
-func peekType(msg []byte) uint32 {
+// MessageType returns the message type of an NTLMSSP message
+// ([TypeNegotiate], [TypeAuthenticate], ...), or 0 when msg is not one.
+func MessageType(msg []byte) uint32 {
 	if len(msg) < 12 || [8]byte(msg[:8]) != signature {
 		return 0
 	}
@@ -384,13 +377,7 @@ func (c *ServerContext) authenticateLocked(ctx context.Context, msg []byte) erro
 		}
 	}
 
-	present := len(bindings) == 16 && !bytes.Equal(bindings, make([]byte, 16))
-	match := false
-	if present && c.cb.AppData != nil {
-		want := cbt.Hash(c.cb.AppData)
-		match = hmac.Equal(want[:], bindings)
-	}
-	if err := c.cb.Policy.Check(c.cb.Secure, present, match); err != nil {
+	if err := c.cb.Verify(bindings); err != nil {
 		return fmt.Errorf("ntlm: user %q: %w", m.user, err)
 	}
 

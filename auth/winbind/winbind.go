@@ -257,11 +257,16 @@ func (v *Validator) get(ctx context.Context) (*helper, error) {
 		v.mu.Unlock()
 		return nil, fmt.Errorf("%w: closed", ErrHelper)
 	}
-	if n := len(v.idle); n > 0 {
+	for n := len(v.idle); n > 0; n = len(v.idle) {
 		h := v.idle[n-1]
 		v.idle = v.idle[:n-1]
-		v.mu.Unlock()
-		return h, nil
+		select {
+		case <-h.p.Done():
+			h.close() // it exited while idle (winbindd restarted, ...)
+		default:
+			v.mu.Unlock()
+			return h, nil
+		}
 	}
 	v.mu.Unlock()
 	p, err := v.cfg.Host.Start(ctx, proc.Spec{User: v.cfg.User, Path: v.cfg.Path, Args: v.argv, Env: v.cfg.Env, Dir: "/"})

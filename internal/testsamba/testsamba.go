@@ -37,6 +37,19 @@ type DC struct {
 	// Krb5Conf is a krb5.conf for the realm.
 	Krb5Conf string
 	cmd      *exec.Cmd
+	exited   chan struct{} // closed once samba has exited and been reaped
+}
+
+// toolTimeout bounds one samba-tool or wbinfo run.
+const toolTimeout = 60 * time.Second
+
+// tool runs a Samba command line, bounded by toolTimeout.
+func tool(env []string, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	return cmd.CombinedOutput()
 }
 
 // Start provisions a domain in a temporary directory and runs samba until
@@ -94,7 +107,7 @@ func (dc *DC) provision() error {
 		"--option=ncalrpc dir=" + filepath.Join(run, "ncalrpc"), "--option=winbindd socket directory=" + filepath.Join(run, "winbindd"),
 		"--option=load printers=no", "--option=printing=bsd", "--option=printcap name=/dev/null",
 		"--option=disable spoolss=yes", "--option=ntp signd socket directory=" + filepath.Join(run, "ntp_signd")}
-	if out, err := exec.Command("samba-tool", args...).CombinedOutput(); err != nil {
+	if out, err := tool(nil, "samba-tool", args...); err != nil {
 		return fmt.Errorf("testsamba: provision: %v\n%s", err, tail(out))
 	}
 	for _, d := range []string{run, filepath.Join(dc.Dir, "log")} {
@@ -143,9 +156,17 @@ func (dc *DC) start() error {
 		return fmt.Errorf("testsamba: samba: %w", err)
 	}
 	logf.Close()
+	dc.exited = make(chan struct{})
+	go func() { dc.cmd.Wait(); close(dc.exited) }()
 	pipe := filepath.Join(dc.Dir, "run", "winbindd", "pipe")
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-dc.exited:
+			out, _ := os.ReadFile(filepath.Join(dc.Dir, "log", "samba.stdout"))
+			return fmt.Errorf("testsamba: samba exited while starting:\n%s", tail(out))
+		default:
+		}
 		if listening("127.0.0.1:389") && listening("127.0.0.1:88") {
 			if st, err := os.Stat(pipe); err == nil && st.Mode()&os.ModeSocket != 0 {
 				return dc.waitWinbind(deadline)
@@ -161,9 +182,7 @@ func (dc *DC) start() error {
 func (dc *DC) waitWinbind(deadline time.Time) error {
 	var last []byte
 	for time.Now().Before(deadline) {
-		cmd := exec.Command("wbinfo", "-p")
-		cmd.Env = dc.HelperEnv()
-		out, err := cmd.CombinedOutput()
+		out, err := tool(dc.HelperEnv(), "wbinfo", "-p")
 		if err == nil {
 			return nil
 		}
@@ -196,7 +215,7 @@ func (dc *DC) HelperEnv() []string {
 
 // AddUser creates a domain user.
 func (dc *DC) AddUser(name, password string) error {
-	out, err := exec.Command("samba-tool", "user", "add", name, password, "-s", dc.SMBConf).CombinedOutput()
+	out, err := tool(nil, "samba-tool", "user", "add", name, password, "-s", dc.SMBConf)
 	if err != nil {
 		return fmt.Errorf("testsamba: user add %s: %v: %s", name, err, tail(out))
 	}
@@ -204,19 +223,15 @@ func (dc *DC) AddUser(name, password string) error {
 }
 
 func (dc *DC) stop() {
-	if dc.cmd == nil || dc.cmd.Process == nil {
+	if dc.exited == nil {
 		return
 	}
 	syscall.Kill(-dc.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- dc.cmd.Wait() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	select {
-	case <-done:
-	case <-ctx.Done():
+	case <-dc.exited:
+	case <-time.After(10 * time.Second):
 		syscall.Kill(-dc.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-dc.exited
 	}
 }
 
