@@ -191,12 +191,12 @@ func (c *Client) exchange(ctx context.Context, body []byte, opTimeout time.Durat
 	case http.StatusUnauthorized:
 		return nil, ErrUnauthorized
 	default:
-		return nil, &HTTPError{Status: resp.status, Body: string(bytes.TrimSpace(data[:min(len(data), 512)]))}
+		return nil, &HTTPError{Status: resp.status, Body: string(bytes.TrimSpace(trimBody(data)))}
 	}
 	r, err := wsman.ParseReply(data, resp.contentType)
 	if err != nil {
 		if resp.status != http.StatusOK {
-			return nil, &HTTPError{Status: resp.status, Body: string(data[:min(len(data), 512)])}
+			return nil, &HTTPError{Status: resp.status, Body: string(trimBody(data))}
 		}
 		return nil, fmt.Errorf("client: %w", err)
 	}

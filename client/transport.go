@@ -199,12 +199,6 @@ func (t *transport) putConn(pc *pconn) {
 // arrived: the server closed it while idle.
 var errRetry = errors.New("client: reused connection closed")
 
-// roundTrip posts body with extra header lines and no credentials, and
-// reads the reply.
-func (t *transport) roundTrip(ctx context.Context, body []byte, headers []string, maxBody int) (*response, error) {
-	return t.do(ctx, &request{body: body, headers: headers, anonymous: true, maxBody: maxBody})
-}
-
 // do sends one request and reads its reply, authenticating (and on plain
 // HTTP sealing) it as the transport's mechanism requires. A request that
 // failed on a reused connection before any reply byte is retried once on

@@ -161,3 +161,9 @@ func TestTransportLimitsAndDeadlines(t *testing.T) {
 		t.Error("deadline not honoured")
 	}
 }
+
+// roundTrip posts body with extra header lines and no credentials, and
+// reads the reply.
+func (t *transport) roundTrip(ctx context.Context, body []byte, headers []string, maxBody int) (*response, error) {
+	return t.do(ctx, &request{body: body, headers: headers, anonymous: true, maxBody: maxBody})
+}

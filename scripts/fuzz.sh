@@ -20,7 +20,15 @@ spurious() {
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for pkg in "$@"; do
-	for t in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+	# A package that does not build (or a mistyped path) must fail here,
+	# not silently contribute no targets.
+	list=$($GO test -list '^Fuzz' "$pkg")
+	targets=$(grep '^Fuzz' <<<"$list" || true)
+	if [ -z "$targets" ]; then
+		echo "fuzz: $pkg has no fuzz targets (FUZZPKGS lists it)" >&2
+		exit 1
+	fi
+	for t in $targets; do
 		for attempt in 1 2 3; do
 			echo "fuzz $pkg $t ($FUZZTIME)"
 			if $GO test -run='^$' -fuzz="^$t\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tee "$log"; then

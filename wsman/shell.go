@@ -157,11 +157,10 @@ func ParseSend(body *Element) ([]StreamData, error) {
 	return out, nil
 }
 
-// decodeBase64 decodes stream content. The decoder itself skips CR and
-// LF; other XML whitespace (a wrapped or indented payload) is stripped
-// only when the fast path fails.
-// appendBase64 decodes base64 text s (XML whitespace allowed) onto dst
-// without copying s first.
+// appendBase64 decodes base64 stream content s onto dst without copying
+// s first. The fast decoder takes plain padded text; encoding/base64
+// also skips CR and LF; other XML whitespace (a wrapped or indented
+// payload) is stripped only when both fail.
 func appendBase64(dst []byte, s string) ([]byte, error) {
 	if s == "" {
 		return dst, nil
@@ -178,11 +177,14 @@ func appendBase64(dst []byte, s string) ([]byte, error) {
 	return base64.StdEncoding.AppendDecode(out[:n], []byte(stripSpace(s)))
 }
 
+// decodeBase64 is appendBase64 into a new slice (empty, not nil, for
+// empty content).
 func decodeBase64(s string) ([]byte, error) {
-	if data, err := base64.StdEncoding.DecodeString(s); err == nil {
-		return data, nil
+	out, err := appendBase64(nil, s)
+	if err == nil && out == nil {
+		out = []byte{}
 	}
-	return base64.StdEncoding.DecodeString(stripSpace(s))
+	return out, err
 }
 
 // stripSpace removes XML whitespace anywhere in s (base64 may be wrapped).

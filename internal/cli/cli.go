@@ -45,13 +45,20 @@ func Main(args []string) int {
 	if path := os.Getenv("PSREMOTE_CPUPROFILE"); path != "" {
 		// A development aid for the benchmarks in bench/: a CPU profile
 		// of this process.
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				defer func() {
-					pprof.StopCPUProfile()
-					f.Close()
-				}()
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			if f != nil {
+				f.Close()
 			}
+			fmt.Fprintln(stdio.Err, "psremote: PSREMOTE_CPUPROFILE:", err)
+		} else {
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
 		}
 	}
 	err := Run(context.Background(), stdio, args)

@@ -26,6 +26,7 @@ import (
 	"github.com/psremote/psremote/auth/pam"
 	"github.com/psremote/psremote/auth/throttle"
 	"github.com/psremote/psremote/auth/winbind"
+	"github.com/psremote/psremote/client/trust"
 	"github.com/psremote/psremote/internal/config"
 	"github.com/psremote/psremote/internal/identity"
 	"github.com/psremote/psremote/internal/listener"
@@ -431,13 +432,9 @@ func clientCAs(cfg *config.Config) (*x509.CertPool, error) {
 	if !cfg.Service.Auth.Certificate {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(cfg.Service.Auth.ClientCAFile)
+	pool, err := trust.LoadCertPool(cfg.Service.Auth.ClientCAFile)
 	if err != nil {
 		return nil, fmt.Errorf("Service.Auth.ClientCAFile: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("Service.Auth.ClientCAFile %s: no PEM certificates", cfg.Service.Auth.ClientCAFile)
 	}
 	return pool, nil
 }
